@@ -1,0 +1,106 @@
+#pragma once
+// The store-and-forward buffer: an SQLite database in WAL mode that holds every record from the moment it is
+// committed until the broker has acknowledged it.
+//
+// - `seq` is per station, starts at 1, goes up by exactly one per record and is never reused, also across restarts
+//   and after every record was acknowledged and deleted (the high-water mark is kept in a `meta` table).
+// - Appends and acknowledgements are queued in memory and written by commit() in ONE transaction: the daemon calls
+//   commit() once per event-loop iteration, so a burst of readings costs one transaction, not one per reading.
+// - Bounded by max_bytes: when the records in the database take more, the oldest READINGS are deleted (never events,
+//   scans, units, alarms or batch records), down to 90 % of the bound, and commit() reports what it dropped so the
+//   caller can record a buffer.overflow event.
+// - A file that is not a database or fails SQLite's quick_check is moved aside to "<path>.corrupt-<UTC time>" (with
+//   its -wal and -shm files), a new database is started, and recovered() says so. The seq high-water mark is read
+//   from the damaged file when SQLite still can; otherwise seq restarts at 1 and recovered()->seq_recovered is false.
+// - A failed commit (disk full, I/O error) rolls back and keeps the queued records in memory for the next commit:
+//   nothing is lost while the disk is full; commit() throws buffer_error so the caller can log and retry.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "record.hpp"
+
+namespace tally {
+
+struct BufferOptions {
+  std::string path;
+  std::uint64_t max_bytes = 256ull << 20;
+  bool sync_full = false;  // SQLite synchronous=FULL instead of NORMAL
+};
+
+struct StoredRecord {
+  Seq seq = 0;
+  RecordKind kind = RecordKind::event;
+  std::string topic;
+  std::string payload;  // the JSON as published, "seq" included
+};
+
+struct Overflow {
+  Seq first_seq = 0;      // lowest dropped seq
+  Seq last_seq = 0;       // highest dropped seq
+  std::int64_t dropped = 0;
+};
+
+struct Recovery {
+  std::string moved_to;   // where the damaged file now is
+  std::string reason;     // SQLite's words
+  bool seq_recovered = false;
+};
+
+struct BufferStats {
+  std::uint64_t transactions = 0;   // commits that wrote something
+  std::uint64_t appended = 0;       // records committed since open
+  std::uint64_t acknowledged = 0;   // records deleted after acknowledgement since open
+  std::uint64_t dropped = 0;        // readings dropped by overflow since open
+};
+
+class Buffer {
+ public:
+  explicit Buffer(BufferOptions options);  // throws buffer_error when the file cannot be created at all
+  ~Buffer();                               // closes; does NOT commit (the owner commits explicitly)
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  // Assigns the next seq, serialises the record with it and queues it for the next commit.
+  Seq append(const Record& record);
+  // Queues the deletion of an acknowledged record (unknown or already deleted seqs are ignored).
+  void acknowledge(Seq seq);
+  // Writes everything queued in one transaction, then enforces max_bytes. Returns what overflow dropped, if
+  // anything. Throws buffer_error (after rolling back, keeping the queue) when the database cannot be written.
+  std::optional<Overflow> commit();
+
+  // Committed records with seq > after, oldest first, at most `limit`. Acknowledgements not yet committed are
+  // still returned: call commit() first.
+  std::vector<StoredRecord> read_after(Seq after, std::size_t limit) const;
+
+  std::int64_t count() const;          // committed records held
+  Seq last_committed_seq() const;      // highest seq written to the database (0 when none ever)
+  std::size_t pending() const;         // appends + acknowledgements queued and not yet committed
+  std::uint64_t used_bytes() const;    // bytes the records take in the database (pages in use)
+  const std::optional<Recovery>& recovered() const { return recovery_; }
+  const BufferStats& stats() const { return stats_; }
+  const std::string& path() const { return options_.path; }
+
+ private:
+  // implementation detail: see buffer.cpp
+  BufferOptions options_;
+  sqlite3* db_ = nullptr;
+  Seq next_seq_ = 1;
+  Seq committed_seq_ = 0;
+  struct Pending {
+    Seq seq;
+    RecordKind kind;
+    std::string topic;
+    std::string payload;
+  };
+  std::vector<Pending> appends_;
+  std::vector<Seq> acks_;
+  std::optional<Recovery> recovery_;
+  BufferStats stats_;
+  std::int64_t count_ = 0;
+};
+
+}  // namespace tally

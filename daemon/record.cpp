@@ -1,0 +1,89 @@
+#include "record.hpp"
+
+#include <ctime>
+
+namespace tally {
+
+std::string format_ts(wall_time t) {
+  using namespace std::chrono;
+  const auto ms_since_epoch = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  // Floor division so times before 1970 (an unsynchronised Pi can be anywhere) still format correctly.
+  auto secs = static_cast<std::time_t>(ms_since_epoch / 1000);
+  auto ms = static_cast<int>(ms_since_epoch % 1000);
+  if (ms < 0) {
+    ms += 1000;
+    secs -= 1;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", ms);
+  return buf;
+}
+
+void add_context(json& body, const StationContext& ctx) {
+  if (ctx.mode == Mode::process) {
+    if (!ctx.batch.empty()) body["batch"] = ctx.batch;
+    if (!ctx.recipe.empty()) body["recipe"] = ctx.recipe;
+    if (!ctx.step.empty()) {
+      body["step"] = ctx.step;
+      body["step_no"] = ctx.step_no;
+    }
+  } else if (!ctx.work_order.empty()) {
+    body["work_order"] = ctx.work_order;
+    body["unit"] = ctx.unit;
+    if (!ctx.serial.empty()) body["serial"] = ctx.serial;
+  }
+  if (!ctx.operator_id.empty()) body["operator"] = ctx.operator_id;
+}
+
+namespace {
+json header(const StampInfo& info, wall_time ts) {
+  json body;
+  body["ts"] = format_ts(ts);
+  if (!info.clock_synced) body["clock"] = "unsynced";
+  body["station"] = info.station;
+  return body;
+}
+}  // namespace
+
+Record stamp_reading(const StampInfo& info, const std::string& device, const Reading& r, const StationContext& ctx) {
+  Record rec{RecordKind::reading, "readings/" + device, header(info, r.ts)};
+  json& b = rec.body;
+  b["device"] = device;
+  b["quantity"] = r.quantity;
+  if (r.fault.empty() && r.value) {
+    b["value"] = *r.value;
+  } else {
+    b["value"] = nullptr;
+  }
+  b["unit"] = r.unit;
+  if (r.stable) b["stable"] = *r.stable;
+  if (!r.fault.empty()) b["fault"] = r.fault;
+  add_context(b, ctx);
+  return rec;
+}
+
+Record make_event(const StampInfo& info, const std::string& event, wall_time ts, const json& fields,
+                  const StationContext& ctx) {
+  Record rec{RecordKind::event, "events", header(info, ts)};
+  rec.body["event"] = event;
+  for (const auto& [key, value] : fields.items()) rec.body[key] = value;
+  add_context(rec.body, ctx);
+  return rec;
+}
+
+std::string serialize_with_seq(Seq seq, const json& body) {
+  std::string rest = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out = "{\"seq\":" + std::to_string(seq);
+  if (rest.size() > 2) {  // "{...}" -> splice the fields after seq
+    out += ',';
+    out.append(rest, 1, std::string::npos);
+  } else {
+    out += '}';
+  }
+  return out;
+}
+
+}  // namespace tally
