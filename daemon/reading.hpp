@@ -16,6 +16,25 @@ struct Reading {
   std::optional<bool> stable;     // scales only: true only when the scale says so
   std::string fault;              // non-empty: a sensor fault ("open-circuit", "overload"); value is then null
   wall_time ts = std::chrono::system_clock::now();
+
+  static Reading measured(std::string quantity, double value, std::string unit,
+                          wall_time ts = std::chrono::system_clock::now()) {
+    Reading r;
+    r.quantity = std::move(quantity);
+    r.value = value;
+    r.unit = std::move(unit);
+    r.ts = ts;
+    return r;
+  }
+  static Reading faulted(std::string quantity, std::string unit, std::string fault,
+                         wall_time ts = std::chrono::system_clock::now()) {
+    Reading r;
+    r.quantity = std::move(quantity);
+    r.unit = std::move(unit);
+    r.fault = std::move(fault);
+    r.ts = ts;
+    return r;
+  }
 };
 
 }  // namespace tally

@@ -1,0 +1,169 @@
+#include "station.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "clock.hpp"
+#include "errors.hpp"
+#include "version.hpp"
+
+namespace tally {
+
+namespace {
+BufferOptions buffer_options(const BufferConfig& b) { return {b.path, b.max_bytes, b.sync_full}; }
+}  // namespace
+
+Station::Station(Config config, EventLoop& loop)
+    : config_(std::move(config)),
+      loop_(loop),
+      stamp_{config_.station.id, clock_synchronised()},
+      buffer_(buffer_options(config_.buffer)),
+      publisher_(config_.mqtt, config_.base_topic(), status_payload(false), loop, buffer_),
+      since_(std::chrono::system_clock::now()),
+      clock_check_(loop, [this] { stamp_.clock_synced = clock_synchronised(); }),
+      commit_retry_(loop, [] {}),  // waking the loop is enough: the end-of-iteration hook retries the commit
+      status_refresh_(loop, [this] {
+        if (buffer_.count() != status_buffered_) publish_status();
+      }) {
+  context_.mode = config_.station.mode;
+  publisher_.on_connected = [this] { publish_states(); };
+  loop_.at_iteration_end([this] { end_of_iteration(); });
+}
+
+Station::~Station() = default;
+
+void Station::start() {
+  if (const auto& r = buffer_.recovered()) {
+    spdlog::error("buffer: {} was damaged ({}); moved to {} and a new buffer started", config_.buffer.path,
+                  r->reason, r->moved_to);
+    emit_event("buffer.corrupt", {{"moved_to", r->moved_to}, {"reason", r->reason},
+                                  {"seq_recovered", r->seq_recovered}});
+  }
+  emit_event("daemon.started", {{"version", version}, {"buffered", buffer_.count()}});
+  spdlog::info("tallyd {} station {} ({} records buffered, next topic base {})", version, config_.station.id,
+               buffer_.count(), config_.base_topic());
+  start_devices();
+  clock_check_.arm(std::chrono::seconds(60), std::chrono::seconds(60));
+  status_refresh_.arm(std::chrono::seconds(10), std::chrono::seconds(10));
+  publisher_.start();
+}
+
+void Station::start_devices() {
+  const DeviceRunner::Hooks hooks{
+      [this](const DeviceConfig& d, const Reading& r) { on_reading(d, r); },
+      [this](const DeviceConfig& d, bool online, const std::string& error) { on_device_state(d, online, error); }};
+  for (const auto& d : config_.devices) devices_.push_back(std::make_unique<DeviceRunner>(d, loop_, hooks));
+  for (auto& d : devices_) d->start();
+}
+
+bool Station::reload() {
+  Config fresh;
+  try {
+    fresh = load_config(config_.path);
+  } catch (const config_error& e) {
+    spdlog::error("reload: {} is invalid; keeping the running configuration:", config_.path);
+    for (const auto& p : e.problems) spdlog::error("  {}", p);
+    return false;
+  }
+  if (fresh.base_topic() != config_.base_topic() || fresh.mqtt.url != config_.mqtt.url ||
+      fresh.buffer.path != config_.buffer.path || fresh.station.mode != config_.station.mode)
+    spdlog::warn("reload: changes to [station], [mqtt] and [buffer] take effect at the next restart");
+  for (auto& d : devices_) d->stop();
+  for (const auto& d : devices_) {
+    bool kept = false;
+    for (const auto& f : fresh.devices) kept = kept || f.name == d->config().name;
+    if (!kept) publisher_.clear_state("devices/" + d->config().name + "/state");
+  }
+  devices_.clear();
+  config_.devices = std::move(fresh.devices);
+  start_devices();
+  spdlog::info("reload: {} devices from {}", config_.devices.size(), config_.path);
+  return true;
+}
+
+void Station::on_reading(const DeviceConfig& device, const Reading& r) {
+  buffer_.append(stamp_reading(stamp_, device.name, r, context_));
+}
+
+void Station::on_device_state(const DeviceConfig& device, bool online, const std::string& error) {
+  json fields{{"device", device.name}};
+  if (!online) fields["error"] = error;
+  emit_event(online ? "device.online" : "device.offline", fields);
+  for (const auto& d : devices_)
+    if (&d->config() == &device) publisher_.publish_state("devices/" + device.name + "/state", device_state_payload(*d));
+}
+
+void Station::emit_event(const std::string& name, const json& fields) {
+  buffer_.append(make_event(stamp_, name, std::chrono::system_clock::now(), fields, context_));
+}
+
+void Station::end_of_iteration() {
+  try {
+    if (auto overflow = buffer_.commit()) {
+      spdlog::warn("buffer: full; dropped {} oldest readings (seq {}..{})", overflow->dropped, overflow->first_seq,
+                   overflow->last_seq);
+      emit_event("buffer.overflow", {{"first_seq", overflow->first_seq},
+                                     {"last_seq", overflow->last_seq},
+                                     {"dropped", overflow->dropped}});
+      buffer_.commit();
+    }
+    if (commit_failing_) spdlog::info("buffer: writing again");
+    commit_failing_ = false;
+  } catch (const buffer_error& e) {
+    // Disk full or an I/O error: the records stay queued in memory and the commit is retried every second.
+    if (!commit_failing_) spdlog::error("buffer: commit failed, keeping {} records in memory: {}", buffer_.pending(),
+                                        e.what());
+    commit_failing_ = true;
+    commit_retry_.arm(std::chrono::seconds(1));
+  }
+  publisher_.pump();
+}
+
+std::string Station::status_payload(bool online) const {
+  json status{{"online", online}};
+  if (online) {
+    status["version"] = version;
+    status["since"] = format_ts(since_);
+    status["buffered"] = buffer_.count();
+  }
+  return status.dump();
+}
+
+void Station::publish_status() {
+  status_buffered_ = buffer_.count();
+  publisher_.publish_state("status", status_payload(true));
+}
+
+std::string Station::device_state_payload(const DeviceRunner& d) const {
+  json state{{"online", d.online()}};
+  if (!d.online() && !d.error().empty()) state["error"] = d.error();
+  if (const auto& last = d.last()) {
+    state["last_ts"] = format_ts(last->ts);
+    state["last_value"] = last->value ? json(*last->value) : json(nullptr);
+  }
+  if (d.dropped() > 0) state["dropped"] = d.dropped();
+  return state.dump();
+}
+
+void Station::publish_states() {
+  publish_status();
+  for (const auto& d : devices_) publisher_.publish_state("devices/" + d->config().name + "/state", device_state_payload(*d));
+}
+
+void Station::shutdown(const std::string& reason, std::chrono::milliseconds drain) {
+  for (auto& d : devices_) d->stop();
+  emit_event("daemon.stopped", {{"reason", reason}});
+  end_of_iteration();
+  // Give the broker a moment to take what is buffered (daemon.stopped included), then leave.
+  const auto deadline = std::chrono::steady_clock::now() + drain;
+  while (publisher_.connected() && !publisher_.drained() && std::chrono::steady_clock::now() < deadline)
+    loop_.run_once(std::chrono::milliseconds(50));
+  try {
+    buffer_.commit();
+  } catch (const buffer_error& e) {
+    spdlog::error("buffer: final commit failed: {}", e.what());
+  }
+  publisher_.stop(status_payload(false), std::chrono::milliseconds(1500));
+  spdlog::info("stopped ({}); {} records buffered for the next start", reason, buffer_.count());
+}
+
+}  // namespace tally

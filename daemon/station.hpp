@@ -1,0 +1,57 @@
+#pragma once
+// The station: where a reading becomes a record. It owns the buffer, the publisher and the device runners, stamps
+// every reading and event with the station's context, commits once per event-loop iteration and lets the publisher
+// send what was committed.
+//
+//   driver --Reading--> DeviceRunner --(deadband)--> Station::on_reading --stamp--> Buffer::append
+//   end of loop iteration: Buffer::commit() --> Publisher::pump() --QoS 1--> broker --PUBACK--> Buffer::acknowledge
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "buffer.hpp"
+#include "config.hpp"
+#include "device_runner.hpp"
+#include "event_loop.hpp"
+#include "publisher.hpp"
+
+namespace tally {
+
+class Station {
+ public:
+  Station(Config config, EventLoop& loop);  // opens the buffer (throws buffer_error) and builds the publisher
+  ~Station();
+
+  void start();                              // daemon.started, open devices, connect
+  // SIGHUP: loads the file again; an invalid one is logged and the running configuration kept. Devices are
+  // replaced; the buffer and the connection stay (changes to [station], [mqtt], [buffer] need a restart).
+  bool reload();
+  // SIGTERM/SIGINT: stop reading devices, record daemon.stopped, commit, give the publisher up to `drain` to
+  // deliver, publish the offline status and disconnect.
+  void shutdown(const std::string& reason, std::chrono::milliseconds drain);
+
+ private:
+  void start_devices();
+  void on_reading(const DeviceConfig& device, const Reading& r);
+  void on_device_state(const DeviceConfig& device, bool online, const std::string& error);
+  void emit_event(const std::string& name, const json& fields);
+  void end_of_iteration();
+  void publish_states();
+  void publish_status();
+  std::string status_payload(bool online) const;
+  std::string device_state_payload(const DeviceRunner& d) const;
+
+  Config config_;
+  EventLoop& loop_;
+  StampInfo stamp_;
+  StationContext context_;
+  Buffer buffer_;
+  Publisher publisher_;
+  std::vector<std::unique_ptr<DeviceRunner>> devices_;
+  wall_time since_;
+  Timer clock_check_, commit_retry_, status_refresh_;
+  std::int64_t status_buffered_ = -1;  // "buffered" in the last published status
+  bool commit_failing_ = false;
+};
+
+}  // namespace tally

@@ -1,0 +1,25 @@
+// The driver registry: an explicit table. Adding a driver = one folder and one row here.
+#include <array>
+
+#include "driver.hpp"
+#include "serial_line/serial_line.hpp"
+#include "simulated/simulated.hpp"
+
+namespace tally {
+
+namespace {
+constexpr std::array registry{
+    DriverSpec{"serial-line", "any device that prints one value a line", &serial_line::configure},
+    DriverSpec{"simulated", "a made-up signal for demos and tests", &simulated::configure},
+};
+}  // namespace
+
+std::span<const DriverSpec> driver_registry() { return registry; }
+
+const DriverSpec* find_driver(std::string_view name) {
+  for (const auto& spec : registry)
+    if (spec.name == name) return &spec;
+  return nullptr;
+}
+
+}  // namespace tally

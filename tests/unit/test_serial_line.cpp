@@ -1,0 +1,127 @@
+// The serial-line driver against a real pseudo-terminal: the kernel's tty layer, not a mock.
+#include <catch2/catch.hpp>
+
+#include <poll.h>
+#include <termios.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "config.hpp"
+#include "errors.hpp"
+#include "serial/serial_port.hpp"
+#include "support/pty.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait.hpp"
+
+using namespace tally;
+
+namespace {
+
+struct Collected final : ReadingSink {
+  std::vector<Reading> readings;
+  std::vector<std::string> drops;
+  void reading(Reading r) override { readings.push_back(std::move(r)); }
+  void dropped(std::string_view why) override { drops.emplace_back(why); }
+};
+
+std::unique_ptr<Driver> make_driver(const std::string& port, const std::string& extra = "") {
+  const Config c = parse_config("[station]\nid = \"s\"\n[[devices]]\nname = \"t\"\ndriver = \"serial-line\"\nport = \"" +
+                                    port + "\"\nquantity = \"temperature\"\nunit = \"degC\"\n" + extra,
+                                "t.toml");
+  return c.devices.at(0).make();
+}
+
+// Collects until `n` readings arrived or the deadline passed (polls the driver's fd like the event loop does).
+void collect_until(Driver& d, Collected& out, std::size_t n) {
+  test::wait_until([&] {
+    pollfd p{d.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 20) > 0) d.collect(out);
+    return out.readings.size() >= n;
+  }, std::chrono::seconds(5));
+}
+
+}  // namespace
+
+TEST_CASE("serial-line reads values from a pseudo-terminal, skipping noise") {
+  test::TempDir dir;
+  test::Pty pty(dir.file("ttyUSB-test"));
+  auto driver = make_driver(pty.link());
+  driver->open();
+  REQUIRE(driver->fd() >= 0);
+
+  Collected got;
+  pty.write("T=21.5 C\r\nT=2");
+  pty.write("1.75 C\r\n\x01\xff\xfe garbage\r\nno value\r\nT=-3 C\n");
+  collect_until(*driver, got, 3);
+  REQUIRE(got.readings.size() == 3);
+  CHECK(got.readings[0].value == 21.5);
+  CHECK(got.readings[1].value == 21.75);
+  CHECK(got.readings[2].value == -3.0);
+  CHECK(got.readings[0].quantity == "temperature");
+  CHECK(got.readings[0].unit == "degC");
+  CHECK(got.drops == std::vector<std::string>{"noise", "no value in line"});
+  driver->close();
+}
+
+TEST_CASE("framing keys become the termios the UART is given") {
+  const auto cflag = [](const char* framing) {
+    return make_termios(SerialSettings{"/dev/x", 9600, framing}, termios{}).c_cflag;
+  };
+  CHECK((cflag("7E1") & (CSIZE | PARENB | PARODD | CSTOPB | CMSPAR)) == (CS7 | PARENB));
+  CHECK((cflag("7O1") & (CSIZE | PARENB | PARODD | CSTOPB | CMSPAR)) == (CS7 | PARENB | PARODD));
+  CHECK((cflag("8N1") & (CSIZE | PARENB | PARODD | CSTOPB | CMSPAR)) == CS8);
+  CHECK((cflag("8E2") & (CSIZE | PARENB | PARODD | CSTOPB | CMSPAR)) == (CS8 | PARENB | CSTOPB));
+  CHECK((cflag("7M1") & (CSIZE | PARENB | PARODD | CSTOPB | CMSPAR)) == (CS7 | PARENB | PARODD | CMSPAR));
+  CHECK((cflag("7S1") & (CSIZE | PARENB | PARODD | CSTOPB | CMSPAR)) == (CS7 | PARENB | CMSPAR));
+  CHECK((cflag("8N1") & CLOCAL) != 0);  // no carrier detect on a 3-wire RS-232 link
+  CHECK((make_termios(SerialSettings{"/dev/x", 9600, "7E1"}, termios{}).c_iflag & INPCK) != 0);
+}
+
+TEST_CASE("serial-line opens the port raw at the configured baud") {
+  // A pseudo-terminal keeps the baud rate and the raw flags, but forces 8N1 (see the framing test above).
+  test::TempDir dir;
+  test::Pty pty(dir.file("ttyS-test"));
+  auto driver = make_driver(pty.link(), "baud = 4800\nframing = \"7E1\"\n");
+  driver->open();
+  termios tio{};
+  REQUIRE(tcgetattr(driver->fd(), &tio) == 0);
+  CHECK(cfgetispeed(&tio) == B4800);
+  CHECK(cfgetospeed(&tio) == B4800);
+  CHECK((tio.c_lflag & (ICANON | ECHO | ISIG)) == 0);  // raw: no line editing, nothing echoed back to the device
+  CHECK((tio.c_oflag & OPOST) == 0);
+  driver->close();
+}
+
+TEST_CASE("serial-line reports an unplugged port as a device error, and a missing one on open") {
+  test::TempDir dir;
+  test::Pty pty(dir.file("ttyACM-test"));
+  auto driver = make_driver(pty.link());
+  driver->open();
+  pty.unplug();
+  Collected got;
+  bool gone = false;
+  test::wait_until([&] {
+    try {
+      pollfd p{driver->fd(), POLLIN, 0};
+      if (::poll(&p, 1, 20) > 0) driver->collect(got);
+    } catch (const device_error& e) {
+      gone = true;
+    }
+    return gone;
+  }, std::chrono::seconds(5));
+  CHECK(gone);
+  driver->close();
+
+  try {
+    driver->open();
+    FAIL("open of a vanished port must fail");
+  } catch (const device_error& e) {
+    CHECK(e.errnum() == ENOENT);
+  }
+  pty.plug();
+  driver->open();  // back at the same path
+  pty.write("7\n");
+  collect_until(*driver, got, 1);
+  REQUIRE(got.readings.size() == 1);
+  CHECK(got.readings[0].value == 7.0);
+}
