@@ -86,8 +86,29 @@ class Buffer {
 
  private:
   // implementation detail: see buffer.cpp
+  void open_database();
+  void close_database() noexcept;
+  sqlite3_stmt* prepare(const char* sql);
+  void run(sqlite3_stmt* statement, const char* what) const;
+  std::int64_t query_int(sqlite3_stmt* statement, const char* what) const;
+  void rollback() noexcept;
+  std::optional<Overflow> enforce_bound();
+
   BufferOptions options_;
   sqlite3* db_ = nullptr;
+  std::vector<sqlite3_stmt*> statements_;  // every prepared statement, finalized on close
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  sqlite3_stmt* rollback_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* delete_ = nullptr;
+  sqlite3_stmt* save_last_seq_ = nullptr;
+  sqlite3_stmt* read_after_ = nullptr;
+  sqlite3_stmt* page_count_ = nullptr;
+  sqlite3_stmt* freelist_count_ = nullptr;
+  sqlite3_stmt* oldest_readings_ = nullptr;
+  sqlite3_stmt* drop_readings_ = nullptr;
+  std::uint64_t page_size_ = 4096;
   Seq next_seq_ = 1;
   Seq committed_seq_ = 0;
   struct Pending {
@@ -101,6 +122,7 @@ class Buffer {
   std::optional<Recovery> recovery_;
   BufferStats stats_;
   std::int64_t count_ = 0;
+  bool warned_full_ = false;  // warn once while only records that are never dropped are left
 };
 
 }  // namespace tally

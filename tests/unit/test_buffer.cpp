@@ -1,0 +1,399 @@
+// The store-and-forward buffer against real SQLite files in a temporary directory.
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "buffer.hpp"
+#include "errors.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace tally;
+using tally::test::TempDir;
+
+namespace {
+
+Record reading(int i) {
+  return {RecordKind::reading, "readings/kettle",
+          json{{"ts", "2026-11-24T10:15:02.123Z"}, {"station", "kitchen-1"}, {"device", "kettle"},
+               {"quantity", "temperature"}, {"value", 20.0 + i}, {"unit", "degC"}, {"batch", "B-0042"},
+               {"recipe", "castile-soap"}, {"step", "saponify"}, {"step_no", 3}}};
+}
+
+Record event(int i) {
+  return {RecordKind::event, "events",
+          json{{"ts", "2026-11-24T10:15:02.123Z"}, {"station", "kitchen-1"}, {"event", "operator.changed"},
+               {"operator", "op-" + std::to_string(i)}, {"batch", "B-0042"}, {"recipe", "castile-soap"}}};
+}
+
+BufferOptions options(const std::string& path, std::uint64_t max_bytes = 256ull << 20) {
+  BufferOptions o;
+  o.path = path;
+  o.max_bytes = max_bytes;
+  return o;
+}
+
+std::vector<Seq> seqs_of(const std::vector<StoredRecord>& records) {
+  std::vector<Seq> out;
+  for (const auto& r : records) out.push_back(r.seq);
+  return out;
+}
+
+std::vector<Seq> range(Seq first, Seq last) {
+  std::vector<Seq> out;
+  for (Seq s = first; s <= last; ++s) out.push_back(s);
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A second connection to the buffer's file, as another process would have.
+struct Connection {
+  explicit Connection(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK); }
+  ~Connection() { sqlite3_close(db); }
+  void exec(const char* sql) { REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK); }
+  sqlite3* db = nullptr;
+};
+
+}  // namespace
+
+TEST_CASE("seq starts at 1 and goes up by one; read_after returns committed records in order") {
+  TempDir dir;
+  Buffer buffer(options(dir.file("buffer.db")));
+  REQUIRE(buffer.last_committed_seq() == 0);
+
+  REQUIRE(buffer.append(reading(1)) == 1);
+  REQUIRE(buffer.append(event(2)) == 2);
+  REQUIRE(buffer.append(reading(3)) == 3);
+  CHECK(buffer.pending() == 3);
+  CHECK(buffer.read_after(0, 100).empty());  // nothing before commit
+  CHECK(buffer.count() == 0);
+
+  CHECK_FALSE(buffer.commit().has_value());
+  CHECK(buffer.pending() == 0);
+  CHECK(buffer.count() == 3);
+  CHECK(buffer.last_committed_seq() == 3);
+
+  const auto records = buffer.read_after(0, 100);
+  REQUIRE(seqs_of(records) == std::vector<Seq>{1, 2, 3});
+  CHECK(records[0].kind == RecordKind::reading);
+  CHECK(records[0].topic == "readings/kettle");
+  CHECK(records[1].kind == RecordKind::event);
+  CHECK(records[1].topic == "events");
+  for (const auto& r : records) {
+    CHECK(r.payload.rfind("{\"seq\":" + std::to_string(r.seq) + ",", 0) == 0);
+  }
+  const auto first = json::parse(records[0].payload);
+  CHECK(first["seq"] == 1);
+  CHECK(first["device"] == "kettle");
+  CHECK(first["value"] == 21.0);
+  CHECK(first["step_no"] == 3);
+  CHECK(json::parse(records[1].payload)["event"] == "operator.changed");
+
+  CHECK(seqs_of(buffer.read_after(1, 1)) == std::vector<Seq>{2});
+  CHECK(buffer.read_after(3, 100).empty());
+  REQUIRE(buffer.append(event(4)) == 4);
+}
+
+TEST_CASE("seq survives reopening, also after every record was acknowledged and deleted") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  {
+    Buffer buffer(options(path));
+    for (int i = 0; i < 5; ++i) buffer.append(reading(i));
+    buffer.commit();
+  }
+  {
+    Buffer buffer(options(path));
+    CHECK(buffer.count() == 5);
+    CHECK(buffer.last_committed_seq() == 5);
+    REQUIRE(buffer.append(event(6)) == 6);
+    buffer.commit();
+    for (Seq s = 1; s <= 6; ++s) buffer.acknowledge(s);
+    buffer.commit();
+    CHECK(buffer.count() == 0);
+    CHECK(buffer.read_after(0, 100).empty());
+  }
+  {
+    Buffer buffer(options(path));
+    CHECK(buffer.count() == 0);
+    CHECK(buffer.last_committed_seq() == 6);
+    REQUIRE(buffer.append(reading(7)) == 7);
+    buffer.commit();
+  }
+  Buffer buffer(options(path));
+  CHECK(seqs_of(buffer.read_after(0, 100)) == std::vector<Seq>{7});
+  CHECK(buffer.append(reading(8)) == 8);
+}
+
+TEST_CASE("a burst of 500 appends is written in one transaction") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  {
+    Buffer buffer(options(path));
+    for (int i = 0; i < 500; ++i) buffer.append(i % 10 == 0 ? event(i) : reading(i));
+    CHECK(buffer.stats().transactions == 0);
+    buffer.commit();
+    CHECK(buffer.stats().transactions == 1);
+    CHECK(buffer.stats().appended == 500);
+    CHECK_FALSE(buffer.commit().has_value());  // nothing queued: no transaction
+    CHECK(buffer.stats().transactions == 1);
+  }
+  Buffer buffer(options(path));
+  CHECK(buffer.count() == 500);
+  CHECK(seqs_of(buffer.read_after(0, 1000)) == range(1, 500));
+}
+
+TEST_CASE("acknowledged records are deleted on commit; unknown seqs are ignored") {
+  TempDir dir;
+  Buffer buffer(options(dir.file("buffer.db")));
+  for (int i = 0; i < 10; ++i) buffer.append(reading(i));
+  buffer.commit();
+
+  for (Seq s : {2, 3, 7, 3, 999, -1}) buffer.acknowledge(s);
+  CHECK(buffer.pending() == 6);
+  CHECK(buffer.count() == 10);  // not before commit
+  CHECK(buffer.read_after(0, 100).size() == 10);
+  buffer.commit();
+  CHECK(buffer.pending() == 0);
+  CHECK(buffer.count() == 7);
+  CHECK(buffer.stats().acknowledged == 3);
+  CHECK(seqs_of(buffer.read_after(0, 100)) == std::vector<Seq>{1, 4, 5, 6, 8, 9, 10});
+
+  buffer.acknowledge(12345);
+  REQUIRE_NOTHROW(buffer.commit());
+  CHECK(buffer.count() == 7);
+  CHECK(buffer.append(reading(11)) == 11);
+}
+
+TEST_CASE("overflow drops the oldest readings only, and says which") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  const std::uint64_t bound = 64 * 1024;
+  std::set<Seq> events;
+  std::set<Seq> readings;
+  std::vector<Overflow> overflows;
+  const int total = 600;
+  {
+    Buffer buffer(options(path, bound));
+    for (int i = 1; i <= total; ++i) {
+      if (i % 5 == 0) {
+        events.insert(buffer.append(event(i)));
+      } else {
+        readings.insert(buffer.append(reading(i)));
+      }
+      if (i % 10 == 0) {
+        if (auto o = buffer.commit()) overflows.push_back(*o);
+        REQUIRE(buffer.used_bytes() <= bound);
+      }
+    }
+    REQUIRE_FALSE(overflows.empty());
+
+    const auto stored = seqs_of(buffer.read_after(0, 10000));
+    const std::set<Seq> present(stored.begin(), stored.end());
+    CHECK(buffer.count() == static_cast<std::int64_t>(present.size()));
+    for (Seq e : events) CHECK(present.count(e) == 1);  // never an event
+
+    std::vector<Seq> missing;
+    for (Seq s = 1; s <= total; ++s)
+      if (present.count(s) == 0) missing.push_back(s);
+    std::int64_t announced = 0;
+    Seq previous_last = 0;
+    for (const auto& o : overflows) {
+      CHECK(o.first_seq > previous_last);
+      CHECK(o.first_seq <= o.last_seq);
+      const auto in_range = std::count_if(missing.begin(), missing.end(),
+                                          [&](Seq s) { return s >= o.first_seq && s <= o.last_seq; });
+      CHECK(in_range == o.dropped);
+      CHECK(readings.count(o.first_seq) == 1);
+      CHECK(readings.count(o.last_seq) == 1);
+      announced += o.dropped;
+      previous_last = o.last_seq;
+    }
+    CHECK(announced == static_cast<std::int64_t>(missing.size()));
+    CHECK(buffer.stats().dropped == missing.size());
+    // Oldest first: every reading still held is newer than every dropped one.
+    for (Seq s : present)
+      if (readings.count(s) == 1) CHECK(s > missing.back());
+
+    CHECK(buffer.append(reading(total + 1)) == total + 1);
+    buffer.commit();
+  }
+  Buffer buffer(options(path, bound));
+  CHECK(buffer.last_committed_seq() == total + 1);
+  CHECK(buffer.append(reading(total + 2)) == total + 2);
+}
+
+TEST_CASE("overflow with only events left drops every reading, the newest too, and never reuses its seq") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  const std::uint64_t bound = 64 * 1024;
+  {
+    Buffer buffer(options(path, bound));
+    for (int i = 1; i <= 400; ++i) buffer.append(event(i));
+    CHECK_FALSE(buffer.commit().has_value());  // above the bound, but events are never dropped
+    CHECK(buffer.used_bytes() > bound);
+    for (int i = 401; i <= 405; ++i) buffer.append(reading(i));
+    const auto overflow = buffer.commit();
+    REQUIRE(overflow.has_value());
+    CHECK(overflow->first_seq == 401);
+    CHECK(overflow->last_seq == 405);
+    CHECK(overflow->dropped == 5);
+    CHECK(buffer.count() == 400);
+    CHECK(seqs_of(buffer.read_after(0, 1000)) == range(1, 400));
+  }
+  Buffer buffer(options(path, bound));
+  CHECK(buffer.last_committed_seq() == 405);
+  CHECK(buffer.append(event(406)) == 406);
+}
+
+TEST_CASE("a corrupt database is moved aside and a new one started") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+
+  SECTION("a file that is not a database") {
+    std::string garbage;
+    while (garbage.size() < 8192) garbage += "not a database ";
+    dir.write("buffer.db", garbage);
+
+    std::string first_move;
+    {
+      Buffer buffer(options(path));
+      REQUIRE(buffer.recovered().has_value());
+      const Recovery& r = *buffer.recovered();
+      CHECK(r.moved_to.rfind(path + ".corrupt-", 0) == 0);
+      CHECK_FALSE(r.reason.empty());
+      CHECK_FALSE(r.seq_recovered);
+      CHECK(slurp(r.moved_to) == garbage);
+      first_move = r.moved_to;
+
+      REQUIRE(buffer.append(event(1)) == 1);
+      buffer.commit();
+      CHECK(seqs_of(buffer.read_after(0, 10)) == std::vector<Seq>{1});
+    }
+    {
+      Buffer buffer(options(path));  // the new database is fine
+      CHECK_FALSE(buffer.recovered().has_value());
+      CHECK(buffer.count() == 1);
+    }
+
+    // Damaged again, possibly within the same second: the first copy is not overwritten.
+    dir.write("buffer.db", garbage);
+    Buffer buffer(options(path));
+    REQUIRE(buffer.recovered().has_value());
+    CHECK(buffer.recovered()->moved_to != first_move);
+    CHECK(slurp(first_move) == garbage);
+    CHECK(slurp(buffer.recovered()->moved_to) == garbage);
+  }
+
+  SECTION("a database with damaged pages") {
+    {
+      Buffer buffer(options(path));
+      for (int i = 0; i < 300; ++i) buffer.append(reading(i));
+      buffer.commit();
+      for (Seq s = 295; s <= 300; ++s) buffer.acknowledge(s);  // the high-water mark is now only in meta
+      buffer.commit();
+    }
+    const auto size = std::filesystem::file_size(path);
+    const std::uintmax_t page = 4096;
+    REQUIRE(size >= 10 * page);
+    {
+      // Scribble over the header of a leaf page in the middle of the records table.
+      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>((size / page / 2) * page));
+      const std::string scribble(16, '\xff');
+      f.write(scribble.data(), static_cast<std::streamsize>(scribble.size()));
+    }
+    const auto damaged = slurp(path);
+
+    Buffer buffer(options(path));
+    REQUIRE(buffer.recovered().has_value());
+    CHECK(slurp(buffer.recovered()->moved_to) == damaged);
+    INFO(buffer.recovered()->reason);
+    REQUIRE(buffer.recovered()->seq_recovered);
+    CHECK(buffer.count() == 0);
+    CHECK(buffer.last_committed_seq() == 300);
+    REQUIRE(buffer.append(reading(301)) == 301);
+    buffer.commit();
+    CHECK(seqs_of(buffer.read_after(0, 10)) == std::vector<Seq>{301});
+  }
+}
+
+TEST_CASE("a failed commit keeps everything queued for the next one") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  Buffer buffer(options(path));
+  buffer.append(reading(1));
+  buffer.append(reading(2));
+  buffer.commit();
+
+  buffer.append(reading(3));
+  buffer.append(event(4));
+  buffer.append(reading(5));
+  buffer.acknowledge(1);
+  REQUIRE(buffer.pending() == 4);
+
+  SECTION("another connection holds the write lock") {
+    {
+      Connection other(path);
+      other.exec("BEGIN EXCLUSIVE");
+      try {
+        buffer.commit();
+        FAIL("commit succeeded while the database was locked");
+      } catch (const buffer_error& e) {
+        CHECK((e.sqlite_code & 0xff) == SQLITE_BUSY);
+      }
+      CHECK(buffer.pending() == 4);
+      CHECK(buffer.count() == 2);
+      CHECK(buffer.last_committed_seq() == 2);
+      CHECK(buffer.stats().transactions == 1);
+      CHECK(buffer.append(reading(6)) == 6);  // appends go on while the disk is unavailable
+      other.exec("ROLLBACK");
+    }
+    buffer.commit();
+    CHECK(buffer.pending() == 0);
+    CHECK(buffer.count() == 5);
+    CHECK(buffer.last_committed_seq() == 6);
+  }
+
+  SECTION("an insert fails half-way through the transaction") {
+    {
+      Connection other(path);
+      other.exec("INSERT INTO records(seq, kind, topic, payload) VALUES (4, 3, 'events', 'intruder')");
+      REQUIRE_THROWS_AS(buffer.commit(), buffer_error);
+      // Rolled back: seq 3 went in before the failure and is gone again, and seq 1 was not deleted.
+      CHECK(seqs_of(buffer.read_after(0, 10)) == std::vector<Seq>{1, 2, 4});
+      CHECK(buffer.pending() == 4);
+      CHECK(buffer.count() == 2);
+      other.exec("DELETE FROM records WHERE seq = 4");
+    }
+    buffer.commit();
+    CHECK(buffer.count() == 4);
+  }
+
+  const auto records = buffer.read_after(0, 10);
+  REQUIRE(seqs_of(records).front() == 2);
+  for (const auto& r : records) CHECK(json::parse(r.payload)["seq"] == r.seq);
+  CHECK(seqs_of(records) == range(2, buffer.last_committed_seq()));
+}
+
+TEST_CASE("missing directories are created; a path that cannot be created throws") {
+  TempDir dir;
+  Buffer buffer(options(dir.file("var/lib/tally/buffer.db")));
+  buffer.append(event(1));
+  buffer.commit();
+  CHECK(std::filesystem::exists(dir.file("var/lib/tally/buffer.db")));
+
+  const auto file = dir.write("not-a-directory", "x");
+  CHECK_THROWS_AS(Buffer(options(file + "/buffer.db")), buffer_error);
+}
