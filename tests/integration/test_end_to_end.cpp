@@ -1,1 +1,228 @@
+// tallyd end to end: a real mosquitto on a free loopback port, a real tallyd process reading a pseudo-terminal,
+// and a subscriber that checks what arrives, as the owner's dashboard would.
 #include <catch2/catch.hpp>
+
+#include <regex>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace tally::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool has_reading_value(const std::vector<Message>& all, double value) {
+  for (const auto& r : records(all, base + "/readings/"))
+    if (r["value"] == value) return true;
+  return false;
+}
+
+// The latest payload on `topic` (null when none yet).
+json last_on(const std::vector<Message>& all, const std::string& topic) {
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (it->topic == topic) return it->payload.empty() ? json() : json::parse(it->payload);
+  return json();
+}
+
+std::string line(int i) { return "T=" + std::to_string(i) + " C\r\n"; }
+
+// Every seq from 1 to the highest, each first seen in increasing order: nothing lost, nothing out of order.
+void require_contiguous(const std::vector<Message>& all) {
+  const auto seqs = first_seqs(all);
+  REQUIRE_FALSE(seqs.empty());
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    INFO("position " << i);
+    REQUIRE(seqs[i] == static_cast<long long>(i + 1));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("readings, events and state arrive with every field of the contract") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Pty pty(dir.file("ttyUSB0"));
+  Subscriber sub(broker.url(), "tally/#", "e2e-fields");
+  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
+  tallyd.start();
+
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
+  pty.write("T=21.5 C\r\n");
+  REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 21.5); }));
+
+  const auto all = sub.messages();
+  const auto readings = records(all, base + "/readings/kettle");
+  REQUIRE(readings.size() == 1);
+  const json& r = readings[0];
+  INFO(r.dump());
+  CHECK(r["seq"].is_number_integer());
+  CHECK(std::regex_match(r["ts"].get<std::string>(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+  CHECK(r["station"] == "bench-1");
+  CHECK(r["device"] == "kettle");
+  CHECK(r["quantity"] == "temperature");
+  CHECK(r["value"] == 21.5);
+  CHECK(r["unit"] == "degC");
+
+  const auto started = events(all, "daemon.started");
+  REQUIRE(started.size() == 1);
+  CHECK(started[0]["seq"] == 1);
+  CHECK(started[0]["station"] == "bench-1");
+  CHECK(started[0]["version"].is_string());
+  const auto online = events(all, "device.online");
+  REQUIRE(online.size() == 1);
+  CHECK(online[0]["device"] == "kettle");
+
+  const auto status = sub.on(base + "/status");
+  REQUIRE_FALSE(status.empty());
+  const json s = parse(status.back());
+  CHECK(s["online"] == true);
+  CHECK(s["version"].is_string());
+  CHECK(s["since"].is_string());
+  CHECK(s["buffered"].is_number_integer());
+  const auto state = sub.on(base + "/devices/kettle/state");
+  REQUIRE_FALSE(state.empty());
+  CHECK(parse(state.back())["online"] == true);
+  CHECK(state.back().retained == false);  // live message; retained copies go to later subscribers
+
+  // A subscriber that comes later gets the retained state at once.
+  Subscriber late(broker.url(), base + "/+/kettle/state", "e2e-late");
+  REQUIRE(late.wait_for([](const auto& m) { return !m.empty(); }));
+  CHECK(late.messages()[0].retained);
+}
+
+TEST_CASE("a graceful stop publishes daemon.stopped and the offline status, and exits 0") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Pty pty(dir.file("ttyUSB0"));
+  Subscriber sub(broker.url(), "tally/#", "e2e-stop");
+  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  tallyd.process->signal(SIGTERM);
+  const auto code = tallyd.process->wait(5s);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.stopped").empty(); }));
+  CHECK(events(sub.messages(), "daemon.stopped")[0]["reason"] == "SIGTERM");
+  REQUIRE(sub.wait_for([](const auto& all) { return last_on(all, base + "/status") == json{{"online", false}}; }));
+}
+
+TEST_CASE("a broker outage loses nothing: every record arrives, in seq order, without gaps") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Pty pty(dir.file("ttyUSB0"));
+  Subscriber sub(broker.url(), "tally/#", "e2e-outage");
+  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
+
+  for (int i = 1; i <= 100; ++i) pty.write(line(i));
+  REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 100); }));
+
+  broker.stop();
+  for (int i = 101; i <= 600; ++i) pty.write(line(i));
+  REQUIRE(pty.wait_drained());  // tallyd has read (and so buffered) every line while the broker was away
+  broker.start();
+
+  REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 600); }, 30s));
+  const auto all = sub.messages();
+  require_contiguous(all);
+  // Every value, in order (first arrivals).
+  std::vector<double> values;
+  std::set<long long> seen;
+  for (const auto& r : records(all, base + "/readings/kettle"))
+    if (seen.insert(r["seq"].get<long long>()).second) values.push_back(r["value"]);
+  REQUIRE(values.size() == 600);
+  for (int i = 0; i < 600; ++i) REQUIRE(values[i] == i + 1);
+  CHECK(tallyd.process->running());
+}
+
+TEST_CASE("kill -9 under load: seq continues without reuse and nothing committed is lost") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Pty pty(dir.file("ttyUSB0"));
+  Subscriber sub(broker.url(), "tally/#", "e2e-kill");
+  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
+
+  // Kill it while it is busy: lines still arriving, records in flight.
+  std::thread writer([&] {
+    for (int i = 1; i <= 3000; ++i) try { pty.write(line(i)); } catch (...) { return; }
+  });
+  REQUIRE(sub.wait_for([](const auto& all) { return records(all, base + "/readings/").size() >= 300; }, 20s));
+  tallyd.process->signal(SIGKILL);
+  writer.join();
+  REQUIRE(tallyd.process->wait(5s).has_value());
+  const auto before_restart = first_seqs(sub.messages());
+
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return events(all, "daemon.started").size() == 2; }, 20s));
+  for (int i = 5001; i <= 5100; ++i) pty.write(line(i));
+  REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 5100); }, 20s));
+
+  const auto all = sub.messages();
+  require_contiguous(all);
+  // No seq was reused: a seq that arrived twice carries the same record both times.
+  std::map<long long, std::string> by_seq;
+  for (const auto& r : records(all)) {
+    auto [it, inserted] = by_seq.emplace(r["seq"].get<long long>(), r.dump());
+    if (!inserted) REQUIRE(it->second == r.dump());
+  }
+  // The restart continued the sequence after everything delivered before the kill.
+  const auto restarted = events(all, "daemon.started");
+  CHECK(restarted[1]["seq"].get<long long>() > before_restart.back());
+}
+
+TEST_CASE("noise and an unplugged port do not stop tallyd; the port is reopened when it returns") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Pty pty(dir.file("ttyUSB0"));
+  Subscriber sub(broker.url(), "tally/#", "e2e-unplug");
+  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
+
+  pty.write("\x01\x02\xff\xfe\x80 garbage\r\nT=\r\nT=1");  // noise, a line without a value, a partial line
+  pty.write("9.5 C\r\n");
+  REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 19.5); }));
+  CHECK(records(sub.messages(), base + "/readings/").size() == 1);
+
+  REQUIRE(pty.wait_drained());
+  pty.unplug();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.offline").empty(); }));
+  const auto offline = events(sub.messages(), "device.offline")[0];
+  CHECK(offline["device"] == "kettle");
+  CHECK(offline["error"].get<std::string>().find(pty.link()) != std::string::npos);
+  REQUIRE(sub.wait_for([](const auto& all) { return last_on(all, base + "/devices/kettle/state")["online"] == false; }));
+  const auto state = last_on(sub.messages(), base + "/devices/kettle/state");
+  CHECK(state["online"] == false);
+  CHECK(state["error"].is_string());
+  CHECK(state["last_value"] == 19.5);
+
+  pty.plug();
+  REQUIRE(sub.wait_for([](const auto& all) { return events(all, "device.online").size() == 2; }, 15s));
+  pty.write("T=20.5 C\r\n");
+  REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 20.5); }));
+  CHECK(parse(sub.on(base + "/devices/kettle/state").back())["online"] == true);
+  CHECK(tallyd.process->running());
+}
+
+TEST_CASE("a device missing at start-up is reported offline and picked up when it appears") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "tally/#", "e2e-late-device");
+  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", dir.file("ttyUSB0"))));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.offline").empty(); }));
+  CHECK(events(sub.messages(), "device.offline")[0]["error"].get<std::string>().find("No such file") !=
+        std::string::npos);
+  Pty pty(dir.file("ttyUSB0"));
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }, 15s));
+  pty.write("T=3 C\r\n");
+  REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 3); }));
+}

@@ -1,0 +1,82 @@
+#pragma once
+// What every end-to-end test needs: a broker, a pseudo-terminal standing in for a serial device, a tallyd process
+// reading it, and a subscriber seeing what an owner's dashboard would see.
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support/broker.hpp"
+#include "support/process.hpp"
+#include "support/pty.hpp"
+#include "support/subscriber.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait.hpp"
+
+namespace tally::test {
+
+using json = nlohmann::json;
+
+inline const std::string base = "tally/bench-1";
+
+inline json parse(const Message& m) { return json::parse(m.payload); }
+
+// The record stream as received: every message on readings/, events, ... parsed, in arrival order.
+inline std::vector<json> records(const std::vector<Message>& all, const std::string& topic_part = "") {
+  std::vector<json> out;
+  for (const auto& m : all) {
+    if (m.topic.find("/status") != std::string::npos || m.topic.find("/devices/") != std::string::npos) continue;
+    if (m.payload.empty() || m.topic.find(topic_part) == std::string::npos) continue;
+    out.push_back(json::parse(m.payload));
+  }
+  return out;
+}
+
+inline std::vector<json> events(const std::vector<Message>& all, const std::string& name) {
+  std::vector<json> out;
+  for (const auto& r : records(all, base + "/events"))
+    if (r["event"] == name) out.push_back(r);
+  return out;
+}
+
+// The seqs in order of FIRST arrival (a resend after a reconnect may deliver a record twice; a consumer dedupes).
+inline std::vector<long long> first_seqs(const std::vector<Message>& all) {
+  std::vector<long long> out;
+  std::set<long long> seen;
+  for (const auto& r : records(all))
+    if (seen.insert(r["seq"].get<long long>()).second) out.push_back(r["seq"]);
+  return out;
+}
+
+struct Daemon {
+  TempDir& dir;
+  std::string config_path;
+  std::unique_ptr<Process> process;
+  int starts = 0;
+
+  Daemon(TempDir& d, const std::string& config) : dir(d), config_path(d.write("tally.toml", config)) {}
+  void start() {
+    process = std::make_unique<Process>(
+        std::vector<std::string>{TALLYD_PATH, "--config", config_path, "--log-level", "debug"},
+        dir.file("tallyd-" + std::to_string(++starts) + ".log"));
+  }
+  std::string log() const { return process ? process->log() : ""; }
+};
+
+inline std::string station_config(const Broker& broker, const TempDir& dir, const std::string& devices,
+                                  const std::string& mqtt_extra = "") {
+  return "[station]\nid = \"bench-1\"\nmode = \"process\"\n\n[mqtt]\nurl = \"" + broker.url() +
+         "\"\nkeepalive_s = 5\n" + mqtt_extra + "\n[buffer]\npath = \"" + dir.file("buffer.db") + "\"\n\n" + devices;
+}
+
+inline std::string serial_device(const std::string& name, const std::string& port) {
+  return "[[devices]]\nname = \"" + name + "\"\ndriver = \"serial-line\"\nport = \"" + port +
+         "\"\npattern = 'T=([-0-9.]+)'\nquantity = \"temperature\"\nunit = \"degC\"\n\n";
+}
+
+}  // namespace tally::test
