@@ -39,7 +39,7 @@ void Station::start() {
                                   {"seq_recovered", r->seq_recovered}});
   }
   emit_event("daemon.started", {{"version", version}, {"buffered", buffer_.count()}});
-  spdlog::info("tallyd {} station {} ({} records buffered, next topic base {})", version, config_.station.id,
+  spdlog::info("tallyd {} station {} ({} records buffered, topics under {})", version, config_.station.id,
                buffer_.count(), config_.base_topic());
   start_devices();
   clock_check_.arm(std::chrono::seconds(60), std::chrono::seconds(60));

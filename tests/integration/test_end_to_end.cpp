@@ -226,3 +226,38 @@ TEST_CASE("a device missing at start-up is reported offline and picked up when i
   pty.write("T=3 C\r\n");
   REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 3); }));
 }
+
+TEST_CASE("a corrupt buffer file is moved aside, kept for inspection, and reported in the stream") {
+  TempDir dir;
+  Broker broker(dir.path());
+  const std::string garbage(8192, 'x');
+  dir.write("buffer.db", garbage);
+  Subscriber sub(broker.url(), "tally/#", "e2e-corrupt");
+  Daemon tallyd(dir, station_config(broker, dir, ""));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "buffer.corrupt").empty(); }));
+  const auto ev = events(sub.messages(), "buffer.corrupt")[0];
+  const std::string moved = ev["moved_to"];
+  CHECK(moved.find(dir.file("buffer.db.corrupt-")) == 0);
+  std::ifstream kept(moved, std::ios::binary);
+  const std::string content((std::istreambuf_iterator<char>(kept)), std::istreambuf_iterator<char>());
+  CHECK(content == garbage);
+  CHECK(ev["seq"] == 1);
+  CHECK(events(sub.messages(), "daemon.started").size() == 1);
+}
+
+TEST_CASE("MQTT 5 carries the same stream") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Pty pty(dir.file("ttyUSB0"));
+  Subscriber sub(broker.url(), "tally/#", "e2e-v5");
+  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link()), "version = \"5\"\n"));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
+  for (int i = 1; i <= 50; ++i) pty.write(line(i));
+  REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 50); }));
+  require_contiguous(sub.messages());
+  tallyd.process->signal(SIGTERM);
+  REQUIRE(tallyd.process->wait(5s) == std::optional<int>(0));
+  REQUIRE(sub.wait_for([](const auto& all) { return last_on(all, base + "/status") == json{{"online", false}}; }));
+}
