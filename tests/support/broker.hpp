@@ -2,6 +2,11 @@
 // A real mosquitto broker on a free loopback port, configured in a temp dir. stop() and start() restart it on the
 // SAME port (to test broker outages). With persistence, a client's persistent session and its queued QoS 1
 // messages survive a restart, so a test subscriber misses nothing while the broker is down.
+//
+// Files in `dir`: mosquitto.conf, mosquitto.log (appended across restarts), mosquitto.db (with persistence;
+// autosave every second and on SIGTERM). The queue per client is unlimited (max_queued_messages 0).
+// Run as root, the config says `user root` (mosquitto 2.0.11 accepts it with a warning) so it can write `dir`.
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -16,10 +21,18 @@ class Broker {
   int port() const { return port_; }
   std::string url() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
   void stop();   // SIGTERM, waits for exit (mosquitto saves its persistence file)
-  void start();  // starts again on the same port, waits until it accepts connections
+  void start();  // starts again on the same port, waits until it accepts connections (throws with the log if not)
+  bool running() const;
+  std::string log() const;  // everything mosquitto printed, all runs
 
  private:
+  void write_config();
+  void launch(std::chrono::milliseconds busy_retry);
+  std::string config_path() const;
+  std::string log_path() const;
+
   std::string dir_;
+  bool persistence_ = true;
   int port_ = 0;
   std::unique_ptr<Process> process_;
 };

@@ -1,0 +1,14 @@
+#pragma once
+// The device kinds tally-emu can act as. Each is a subcommand: its options and its main loop. To add one (e.g. a
+// scale speaking MT-SICS), write <kind>.cpp with these two functions and add a row to the table in main.cpp.
+#include <vector>
+
+#include "options.hpp"
+
+namespace tally::emu {
+
+// serial-line: a device that prints one value a line (Arduino sketch, USB thermometer, panel indicator).
+std::vector<OptionSpec> serial_line_options();
+int run_serial_line(const Options& options);
+
+}  // namespace tally::emu
