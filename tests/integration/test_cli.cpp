@@ -20,14 +20,14 @@ Run run_tallyd(TempDir& dir, std::vector<std::string> args) {
 }
 }  // namespace
 
-TEST_CASE("--version prints the version and exits 0") {
+TEST_CASE("tallyd --version prints the version and exits 0") {
   TempDir dir;
   const auto r = run_tallyd(dir, {"--version"});
   CHECK(r.code == 0);
   CHECK(r.output.rfind("tallyd ", 0) == 0);
 }
 
-TEST_CASE("--check-config accepts a valid file and every example configuration") {
+TEST_CASE("tallyd --check-config accepts a valid file and every example configuration") {
   TempDir dir;
   const auto path = dir.write("ok.toml", "[station]\nid = \"s1\"\n");
   auto r = run_tallyd(dir, {"--check-config", "--config", path});
@@ -41,7 +41,7 @@ TEST_CASE("--check-config accepts a valid file and every example configuration")
   }
 }
 
-TEST_CASE("--check-config rejects a broken file with exit 78 and every problem's position") {
+TEST_CASE("tallyd --check-config rejects a broken file with exit 78 and every problem's position") {
   TempDir dir;
   const auto path = dir.write("bad.toml", "[station]\nid = \"s 1\"\nmode = \"batch\"\n[buffer]\nmax_mb = -1\n");
   const auto r = run_tallyd(dir, {"--check-config", "--config", path});
@@ -69,7 +69,7 @@ TEST_CASE("bad arguments exit 64 with usage") {
   CHECK(r.code == 64);
 }
 
-TEST_CASE("SIGHUP reloads devices; an invalid new configuration is rejected and the old one kept") {
+TEST_CASE("SIGHUP reloads devices, and an invalid new configuration is rejected and the old one kept") {
   TempDir dir;
   Broker broker(dir.path());
   Pty pty(dir.file("ttyUSB0"));

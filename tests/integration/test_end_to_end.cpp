@@ -178,7 +178,7 @@ TEST_CASE("kill -9 under load: seq continues without reuse and nothing committed
   CHECK(restarted[1]["seq"].get<long long>() > before_restart.back());
 }
 
-TEST_CASE("noise and an unplugged port do not stop tallyd; the port is reopened when it returns") {
+TEST_CASE("noise and an unplugged port do not stop tallyd, and the port is reopened when it returns") {
   TempDir dir;
   Broker broker(dir.path());
   Pty pty(dir.file("ttyUSB0"));

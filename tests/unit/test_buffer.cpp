@@ -67,7 +67,7 @@ struct Connection {
 
 }  // namespace
 
-TEST_CASE("seq starts at 1 and goes up by one; read_after returns committed records in order") {
+TEST_CASE("seq starts at 1 and goes up by one, and read_after returns committed records in order") {
   TempDir dir;
   Buffer buffer(options(dir.file("buffer.db")));
   REQUIRE(buffer.last_committed_seq() == 0);
@@ -154,7 +154,7 @@ TEST_CASE("a burst of 500 appends is written in one transaction") {
   CHECK(seqs_of(buffer.read_after(0, 1000)) == range(1, 500));
 }
 
-TEST_CASE("acknowledged records are deleted on commit; unknown seqs are ignored") {
+TEST_CASE("acknowledged records are deleted on commit, and unknown seqs are ignored") {
   TempDir dir;
   Buffer buffer(options(dir.file("buffer.db")));
   for (int i = 0; i < 10; ++i) buffer.append(reading(i));
@@ -387,7 +387,7 @@ TEST_CASE("a failed commit keeps everything queued for the next one") {
   CHECK(seqs_of(records) == range(2, buffer.last_committed_seq()));
 }
 
-TEST_CASE("missing directories are created; a path that cannot be created throws") {
+TEST_CASE("missing directories are created, and a path that cannot be created throws") {
   TempDir dir;
   Buffer buffer(options(dir.file("var/lib/tally/buffer.db")));
   buffer.append(event(1));

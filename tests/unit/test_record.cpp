@@ -48,7 +48,7 @@ TEST_CASE("a reading is stamped with every field of the contract") {
   CHECK(serialize_with_seq(42, rec.body).rfind("{\"seq\":42,", 0) == 0);
 }
 
-TEST_CASE("a faulted reading has a null value and the fault; scales carry stable") {
+TEST_CASE("a faulted reading has a null value and the fault, and scales carry stable") {
   const Reading r = Reading::faulted("temperature", "degC", "open-circuit", at(0));
   auto p = json::parse(serialize_with_seq(1, stamp_reading({"s", true}, "tc", r, {}).body));
   CHECK(p["value"].is_null());
