@@ -261,3 +261,44 @@ TEST_CASE("MQTT 5 carries the same stream") {
   REQUIRE(tallyd.process->wait(5s) == std::optional<int>(0));
   REQUIRE(sub.wait_for([](const auto& all) { return last_on(all, base + "/status") == json{{"online", false}}; }));
 }
+
+TEST_CASE("a full buffer drops the oldest readings only and announces every gap with buffer.overflow") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Pty pty(dir.file("ttyUSB0"));
+  Subscriber sub(broker.url(), "tally/#", "e2e-overflow");
+  broker.stop();  // the broker is away for the whole burst
+  std::string config = station_config(broker, dir, serial_device("kettle", pty.link()));
+  config.replace(config.find("[buffer]\n"), 9, "[buffer]\nmax_mb = 0.1\n");
+  Daemon tallyd(dir, config);
+  tallyd.start();
+  REQUIRE(wait_until([&] { return tallyd.log().find("device kettle: online") != std::string::npos; }));
+  for (int i = 1; i <= 3000; ++i) pty.write(line(i));
+  REQUIRE(pty.wait_drained());
+  REQUIRE(wait_until([&] { return tallyd.log().find("buffer: full") != std::string::npos; }));
+  broker.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 3000); }, 30s));
+
+  const auto all = sub.messages();
+  const auto overflows = events(all, "buffer.overflow");
+  REQUIRE_FALSE(overflows.empty());
+  // Every missing seq lies in an announced range, and only readings are missing.
+  const auto seqs = first_seqs(all);
+  std::set<long long> got(seqs.begin(), seqs.end());
+  long long missing = 0;
+  for (long long s = 1; s <= *got.rbegin(); ++s) {
+    if (got.count(s)) continue;
+    ++missing;
+    bool announced = false;
+    for (const auto& o : overflows) announced = announced || (o["first_seq"] <= s && s <= o["last_seq"]);
+    INFO("seq " << s);
+    REQUIRE(announced);
+  }
+  long long dropped = 0;
+  for (const auto& o : overflows) dropped += o["dropped"].get<long long>();
+  CHECK(dropped == missing);
+  CHECK(missing > 0);
+  // Events survived: the start and the device coming online are both there.
+  CHECK(events(all, "daemon.started").size() == 1);
+  CHECK(events(all, "device.online").size() == 1);
+}

@@ -61,10 +61,14 @@ int free_loopback_port() {
   return ntohs(a.sin_port);
 }
 
-Broker::Broker(const std::string& dir, bool persistence) : dir_(dir), persistence_(persistence) {
+Broker::Broker(const std::string& dir, bool persistence) : Broker(dir, persistence, "") {}
+
+Broker::Broker(const std::string& dir, bool persistence, std::string secure_listener)
+    : dir_(dir), persistence_(persistence), secure_listener_(std::move(secure_listener)) {
   // The port comes from the kernel, but someone may take it before mosquitto binds it: try a few.
   for (int attempt = 0;; ++attempt) {
     port_ = free_loopback_port();
+    while (!secure_listener_.empty() && (secure_port_ == 0 || secure_port_ == port_)) secure_port_ = free_loopback_port();
     write_config();
     try {
       launch(std::chrono::milliseconds(0));
@@ -89,6 +93,7 @@ bool Broker::running() const { return process_ && process_->running(); }
 
 void Broker::write_config() {
   std::ofstream out(config_path(), std::ios::trunc);
+  if (!secure_listener_.empty()) out << "per_listener_settings true\n";
   out << "listener " << port_ << " 127.0.0.1\n"
       << "allow_anonymous true\n"
       << "log_dest stderr\n"
@@ -105,6 +110,8 @@ void Broker::write_config() {
   } else {
     out << "persistence false\n";
   }
+  if (!secure_listener_.empty())
+    out << "listener " << secure_port_ << " 127.0.0.1\n" << secure_listener_ << "\n";
   out.close();
   if (!out) throw std::runtime_error("Broker: cannot write " + config_path());
 }

@@ -17,8 +17,13 @@ namespace tally::test {
 class Broker {
  public:
   explicit Broker(const std::string& dir, bool persistence = true);  // starts it and waits until it accepts
+  // With a second listener on secure_port() configured by `secure_listener` (mosquitto.conf lines: a
+  // password_file, TLS files...), under per_listener_settings. The first listener stays open to anonymous test
+  // clients, so the test's subscriber needs no credentials while tallyd must present them.
+  Broker(const std::string& dir, bool persistence, std::string secure_listener);
   ~Broker();
   int port() const { return port_; }
+  int secure_port() const { return secure_port_; }
   std::string url() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
   void stop();   // SIGTERM, waits for exit (mosquitto saves its persistence file)
   void start();  // starts again on the same port, waits until it accepts connections (throws with the log if not)
@@ -34,6 +39,8 @@ class Broker {
   std::string dir_;
   bool persistence_ = true;
   int port_ = 0;
+  int secure_port_ = 0;
+  std::string secure_listener_;
   std::unique_ptr<Process> process_;
 };
 
