@@ -27,6 +27,10 @@ class DeviceRunner final : private ReadingSink {
 
   void start();  // first open attempt
   void stop() noexcept;
+  // Runs a device command (e.g. "tare"); `done` is called exactly once: with the device's answer, or not ok when
+  // the device is offline, has no such command, is busy with another one, or does not answer within `timeout`.
+  void command(std::string_view name, Driver::CommandDone done,
+               std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   const DeviceConfig& config() const { return config_; }
   bool online() const { return online_.value_or(false); }
@@ -37,7 +41,9 @@ class DeviceRunner final : private ReadingSink {
  private:
   void try_open();
   void collect();
+  void went_online();
   void went_offline(const std::string& error);
+  void finish_command(bool ok, std::string detail);
   void reading(Reading r) override;
   void dropped(std::string_view why) override;
 
@@ -46,7 +52,8 @@ class DeviceRunner final : private ReadingSink {
   Hooks hooks_;
   std::unique_ptr<Driver> driver_;
   int watched_fd_ = -1;
-  Timer poll_timer_, reopen_timer_;
+  Timer poll_timer_, reopen_timer_, command_timer_;
+  Driver::CommandDone pending_command_;
   std::chrono::milliseconds backoff_;
   std::optional<bool> online_;  // unknown until the first open attempt
   std::string error_;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "reading.hpp"
@@ -36,6 +37,18 @@ class Driver {
   virtual std::chrono::milliseconds poll_interval() const noexcept { return std::chrono::milliseconds{0}; }
   // Reads what is ready (never blocks). Throws device_error when the device is gone (unplugged, EIO, hang-up).
   virtual void collect(ReadingSink& sink) = 0;
+
+  // Device commands ("tare", "zero"). The driver sends the request and calls `done` exactly once, normally from
+  // collect() when the device answers (ok, or not ok with the device's reason). Returns false, without calling
+  // `done`, when the driver has no such command. The runner allows one command at a time and calls
+  // cancel_command() when the answer does not come in time.
+  using CommandDone = std::function<void(bool ok, std::string detail)>;
+  virtual bool start_command(std::string_view /*name*/, CommandDone /*done*/) { return false; }
+  virtual void cancel_command() noexcept {}
+
+  // True when an open port does not yet mean the device is there (request/response protocols such as a polled
+  // scale): the runner then reports the device online only once it has produced a reading.
+  virtual bool confirms_online() const noexcept { return false; }
 };
 
 using DriverFactory = std::function<std::unique_ptr<Driver>()>;
