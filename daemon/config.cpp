@@ -19,7 +19,7 @@ bool MqttConfig::tls() const { return url.rfind("ssl://", 0) == 0 || url.rfind("
 namespace {
 
 // Sections of PRODUCT.md that later issues implement: accepted, reported as ignored.
-const std::vector<std::string> not_yet_implemented = {"outputs", "scan_rules", "recipes", "alarms"};
+const std::vector<std::string> not_yet_implemented = {"outputs", "scan_rules", "alarms"};
 
 bool matches(const std::string& s, const char* re) { return std::regex_match(s, std::regex(re)); }
 
@@ -187,6 +187,8 @@ Config parse_config(std::string_view text, const std::string& path) {
   top.consume("buffer");
   config.devices = read_devices(root, diag);
   top.consume("devices");
+  config.recipes = read_recipes(root, config.devices, diag);
+  top.consume("recipes");
   for (const auto& section : not_yet_implemented) {
     if (const auto* node = root.get(section)) {
       const auto& pos = node->source().begin;
@@ -198,6 +200,18 @@ Config parse_config(std::string_view text, const std::string& path) {
   top.finish();
   if (!diag.empty()) throw config_error(diag.problems());
   return config;
+}
+
+const Recipe* Config::find_recipe(const std::string& id) const {
+  for (const auto& r : recipes)
+    if (r.id == id) return &r;
+  return nullptr;
+}
+
+const DeviceConfig* Config::find_device(const std::string& name) const {
+  for (const auto& d : devices)
+    if (d.name == name) return &d;
+  return nullptr;
 }
 
 Config load_config(const std::string& path) {

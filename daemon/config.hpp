@@ -1,6 +1,8 @@
 #pragma once
 // The configuration file (TOML), validated as a whole: load_config() reports every problem at once, each as
 // "PATH:LINE:COLUMN: message", by throwing config_error. The keys are those of shared/PRODUCT.md.
+#include <toml++/toml.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -8,6 +10,7 @@
 
 #include "context.hpp"
 #include "driver.hpp"
+#include "recipe.hpp"
 
 namespace tally {
 
@@ -50,9 +53,17 @@ struct Config {
   MqttConfig mqtt;
   BufferConfig buffer;
   std::vector<DeviceConfig> devices;
+  std::vector<Recipe> recipes;
   std::vector<std::string> warnings;  // valid, but worth telling (e.g. a section this version ignores)
   std::string base_topic() const { return station.prefix + "/" + station.id; }
+  const Recipe* find_recipe(const std::string& id) const;
+  const DeviceConfig* find_device(const std::string& name) const;
 };
+
+class Diagnostics;
+// Reads [[recipes]] (daemon/recipes_config.cpp): every problem reported with its position; steps naming a device
+// that `devices` does not have are errors.
+std::vector<Recipe> read_recipes(const toml::table& root, const std::vector<DeviceConfig>& devices, Diagnostics& diag);
 
 Config load_config(const std::string& path);                     // reads the file
 Config parse_config(std::string_view text, const std::string& path);  // `path` is used in messages and for
