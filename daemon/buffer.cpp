@@ -29,6 +29,7 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS records(seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, topic TEXT NOT NULL,"
     " payload TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "PRAGMA user_version = 1;"
     "COMMIT;";
 
@@ -193,6 +194,8 @@ void Buffer::open_database() {
   insert_ = prepare("INSERT INTO records(seq, kind, topic, payload) VALUES (?1, ?2, ?3, ?4)");
   delete_ = prepare("DELETE FROM records WHERE seq = ?1");
   save_last_seq_ = prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_seq', ?1)");
+  put_state_ = prepare("INSERT OR REPLACE INTO state(key, value) VALUES (?1, ?2)");
+  get_state_ = prepare("SELECT value FROM state WHERE key = ?1");
   read_after_ = prepare("SELECT seq, kind, topic, payload FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   page_count_ = prepare("PRAGMA page_count");
   freelist_count_ = prepare("PRAGMA freelist_count");
@@ -245,7 +248,7 @@ Seq Buffer::append(const Record& record) {
 void Buffer::acknowledge(Seq seq) { acks_.push_back(seq); }
 
 std::optional<Overflow> Buffer::commit() {
-  if (appends_.empty() && acks_.empty()) return std::nullopt;
+  if (appends_.empty() && acks_.empty() && states_.empty()) return std::nullopt;
   std::int64_t deleted = 0;
   try {
     run(begin_, "begin");
@@ -261,6 +264,11 @@ std::optional<Overflow> Buffer::commit() {
       sqlite3_bind_int64(delete_, 1, seq);
       run(delete_, "acknowledge");
       deleted += sqlite3_changes(db_);
+    }
+    for (const auto& [key, value] : states_) {
+      sqlite3_bind_text(put_state_, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+      sqlite3_bind_text(put_state_, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+      run(put_state_, "save state");
     }
     // The high-water mark may just have been deleted; an insert-only commit needs no meta write, max(seq) has it.
     if (deleted > 0) {
@@ -279,6 +287,7 @@ std::optional<Overflow> Buffer::commit() {
   stats_.acknowledged += static_cast<std::uint64_t>(deleted);
   appends_.clear();
   acks_.clear();
+  states_.clear();
 
   try {
     return enforce_bound();
@@ -373,6 +382,24 @@ std::size_t Buffer::pending() const { return appends_.size() + acks_.size(); }
 std::uint64_t Buffer::used_bytes() const {
   const std::int64_t pages = query_int(page_count_, "page count") - query_int(freelist_count_, "freelist count");
   return static_cast<std::uint64_t>(std::max<std::int64_t>(pages, 0)) * page_size_;
+}
+
+}  // namespace tally
+
+namespace tally {
+
+void Buffer::put_state(const std::string& key, std::string value) { states_[key] = std::move(value); }
+
+std::optional<std::string> Buffer::get_state(const std::string& key) const {
+  if (auto it = states_.find(key); it != states_.end()) return it->second;
+  sqlite3_bind_text(get_state_, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+  std::optional<std::string> value;
+  if (sqlite3_step(get_state_) == SQLITE_ROW)
+    value.emplace(reinterpret_cast<const char*>(sqlite3_column_text(get_state_, 0)),
+                  static_cast<std::size_t>(sqlite3_column_bytes(get_state_, 0)));
+  sqlite3_reset(get_state_);
+  sqlite3_clear_bindings(get_state_);
+  return value;
 }
 
 }  // namespace tally

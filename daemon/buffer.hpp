@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,11 @@ class Buffer {
   // anything. Throws buffer_error (after rolling back, keeping the queue) when the database cannot be written.
   std::optional<Overflow> commit();
 
+  // Small named documents (the production context) written in the same transaction as the records queued with
+  // them: a state change and the events that describe it are committed together or not at all.
+  void put_state(const std::string& key, std::string value);
+  std::optional<std::string> get_state(const std::string& key) const;  // the queued value, else the committed one
+
   // Committed records with seq > after, oldest first, at most `limit`. Acknowledgements not yet committed are
   // still returned: call commit() first.
   std::vector<StoredRecord> read_after(Seq after, std::size_t limit) const;
@@ -104,6 +110,9 @@ class Buffer {
   sqlite3_stmt* delete_ = nullptr;
   sqlite3_stmt* save_last_seq_ = nullptr;
   sqlite3_stmt* read_after_ = nullptr;
+  sqlite3_stmt* put_state_ = nullptr;
+  sqlite3_stmt* get_state_ = nullptr;
+  std::map<std::string, std::string> states_;
   sqlite3_stmt* page_count_ = nullptr;
   sqlite3_stmt* freelist_count_ = nullptr;
   sqlite3_stmt* oldest_readings_ = nullptr;
