@@ -65,13 +65,19 @@ Record stamp_reading(const StampInfo& info, const std::string& device, const Rea
   return rec;
 }
 
-Record make_event(const StampInfo& info, const std::string& event, wall_time ts, const json& fields,
-                  const StationContext& ctx) {
-  Record rec{RecordKind::event, "events", header(info, ts)};
-  rec.body["event"] = event;
+Record make_record(RecordKind kind, std::string topic, const StampInfo& info, wall_time ts, const json& fields,
+                   const StationContext& ctx) {
+  Record rec{kind, std::move(topic), header(info, ts)};
   for (const auto& [key, value] : fields.items()) rec.body[key] = value;
   add_context(rec.body, ctx);
   return rec;
+}
+
+Record make_event(const StampInfo& info, const std::string& event, wall_time ts, const json& fields,
+                  const StationContext& ctx) {
+  json all{{"event", event}};
+  all.update(fields);
+  return make_record(RecordKind::event, "events", info, ts, all, ctx);
 }
 
 std::string serialize_with_seq(Seq seq, const json& body) {

@@ -35,6 +35,10 @@ std::string format_ts(wall_time t);
 // A reading from `device`, stamped with the context at the moment it was taken.
 Record stamp_reading(const StampInfo& info, const std::string& device, const Reading& r, const StationContext& ctx);
 
+// Any record: {"ts", "clock"?, "station", ...fields} + context.
+Record make_record(RecordKind kind, std::string topic, const StampInfo& info, wall_time ts, const json& fields,
+                   const StationContext& ctx);
+
 // An event record: {"ts","station","event", ...fields} + context.
 Record make_event(const StampInfo& info, const std::string& event, wall_time ts, const json& fields,
                   const StationContext& ctx);

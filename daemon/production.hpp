@@ -1,0 +1,110 @@
+#pragma once
+// The station's production context as a state machine: what the station is making right now (a batch following a
+// recipe, or a work order counting units), driven by commands and readings. Pure: commands, readings and the time
+// come in; records (events, units, batch records) and a new state come out. The station appends the records and
+// saves save() in the same buffer transaction, so a restart or a power cut resumes exactly where the records say.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "record.hpp"
+
+namespace tally {
+
+struct Outcome {
+  bool ok = true;
+  std::string error;             // when !ok: what is wrong, for the reply
+  json reply = json::object();   // extra reply fields when ok
+  std::vector<Record> records;   // to append, in order
+};
+
+class Production {
+ public:
+  Production(Mode mode, int downtime_s, std::vector<Recipe> recipes, const StampInfo& stamp);
+
+  // Restores a document written by save(); a document for the other mode or one that cannot be read is ignored
+  // (returned as a warning).
+  std::optional<std::string> restore(const std::string& document);
+  std::string save() const;
+  void set_recipes(std::vector<Recipe> recipes) { recipes_ = std::move(recipes); }
+
+  const StationContext& context() const { return ctx_; }
+  // The retained B/context payload: the context, the mode, and in process mode the current step's targets.
+  json context_payload() const;
+
+  // A production command (batch.*, step.next, lot.record, work_order.*, unit.*, operator.set). `source` says
+  // where it came from ("mqtt", "scan", "gpio", ...). A refused command changes nothing.
+  Outcome handle(const std::string& cmd, const json& args, const std::string& source, wall_time now);
+  static bool handles(const std::string& cmd);
+
+  // A reading stamped with the current context: weigh steps keep the last stable weight of their device, hold
+  // steps the time in range and min/mean/max.
+  void observe(const std::string& device, const Reading& r);
+
+  // Time passing (downtime). next_deadline() says when tick() has something to do.
+  std::vector<Record> tick(wall_time now);
+  std::optional<wall_time> next_deadline() const;
+
+ private:
+  struct StepRun {
+    wall_time started{};
+    std::optional<double> last_stable;  // weigh
+    std::string unit;
+    std::vector<std::string> lots;
+    // hold
+    std::optional<double> min, max;
+    double sum = 0;
+    long count = 0;
+    double in_range_s = 0;
+    int excursions = 0;
+    std::optional<wall_time> last_ts;   // the previous reading of the step's device
+    bool last_in_range = false;
+  };
+  struct Batch {
+    std::string id;
+    Recipe recipe;               // a copy: reloading the config does not change a running batch
+    wall_time started{};
+    std::size_t step = 0;        // index of the current step
+    json completed = json::array();
+    StepRun run;
+  };
+  struct WorkOrder {
+    std::string id;
+    std::optional<std::int64_t> target;
+    wall_time started{};
+    std::int64_t units = 0, rejected = 0;
+    std::map<std::string, std::int64_t> serials;  // serial -> unit number
+    bool latest_rejected = false;
+    wall_time last_activity{};
+    std::optional<wall_time> downtime_since;
+  };
+
+  Outcome batch_start(const json& args, wall_time now);
+  Outcome step_next(wall_time now);
+  Outcome batch_end(const json& args, wall_time now);
+  Outcome lot_record(const json& args, wall_time now);
+  Outcome work_order_start(const json& args, wall_time now);
+  Outcome work_order_end(wall_time now);
+  Outcome unit_add(const json& args, const std::string& source, wall_time now);
+  Outcome unit_reject(const json& args, const std::string& source, wall_time now);
+  Outcome operator_set(const json& args, wall_time now);
+
+  void start_step(Outcome& out, wall_time now);
+  json complete_step(wall_time now);  // the step's part of the batch record
+  void end_batch(Outcome& out, const std::string& outcome, const std::string& note, wall_time now);
+  void end_downtime(std::vector<Record>& out, wall_time now);
+  void sync_context();
+  Record event(const std::string& name, const json& fields, wall_time ts) const;
+
+  Mode mode_;
+  int downtime_s_;
+  std::vector<Recipe> recipes_;
+  const StampInfo& stamp_;
+  StationContext ctx_;
+  std::optional<Batch> batch_;
+  std::optional<WorkOrder> wo_;
+};
+
+}  // namespace tally
