@@ -1,0 +1,105 @@
+#include "scale_serial/fields.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "serial/line_splitter.hpp"
+
+namespace tally::scale_serial {
+
+namespace {
+bool blank(char c) { return c == ' ' || c == '\t'; }
+bool digit(char c) { return c >= '0' && c <= '9'; }
+}  // namespace
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> split_blanks(std::string_view s) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && blank(s[i])) ++i;
+    const std::size_t start = i;
+    while (i < s.size() && !blank(s[i])) ++i;
+    if (i > start) out.push_back(s.substr(start, i - start));
+  }
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::optional<Number> parse_number(std::string_view text) {
+  text = trim(text);
+  std::string clean;
+  std::size_t i = 0;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    if (text[i] == '-') clean.push_back('-');
+    ++i;
+    while (i < text.size() && blank(text[i])) ++i;
+  }
+  int digits = 0, decimals = 0;
+  bool point = false;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (digit(c)) {
+      ++digits;
+      if (point) ++decimals;
+    } else if (c == '.' && !point) {
+      point = true;
+    } else {
+      return std::nullopt;  // anything else inside the field: not a number this parser trusts
+    }
+    clean.push_back(c);
+  }
+  if (digits == 0 || digits > 15) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(clean.c_str(), &end);
+  if (*end != '\0' || errno == ERANGE) return std::nullopt;
+  return Number{v == 0 ? 0.0 : v, decimals};  // "-0.00" is 0, not -0
+}
+
+ScaleFrame weight_frame(Number n, std::string_view unit, bool stable) {
+  ScaleFrame f;
+  f.kind = FrameKind::weight;
+  f.value = n.value;
+  f.decimals = n.decimals;
+  f.unit = lower(unit);
+  f.stable = stable;
+  return f;
+}
+
+ScaleFrame fault_frame(std::string reason) {
+  ScaleFrame f;
+  f.kind = FrameKind::fault;
+  f.reason = std::move(reason);
+  return f;
+}
+
+ScaleFrame garbage_frame(std::string reason) {
+  ScaleFrame f;
+  f.kind = FrameKind::garbage;
+  f.reason = std::move(reason);
+  return f;
+}
+
+ScaleFrame kind_frame(FrameKind kind, std::string command, std::string reason) {
+  ScaleFrame f;
+  f.kind = kind;
+  f.command = std::move(command);
+  f.reason = std::move(reason);
+  return f;
+}
+
+bool printable(std::string_view line) { return printable_line(line); }
+
+}  // namespace tally::scale_serial

@@ -1,0 +1,33 @@
+#pragma once
+// Small text helpers shared by the protocol parsers: trimming, splitting on blanks, strict decimal numbers and the
+// constructors of the frame kinds. Pure.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scale_serial/protocol.hpp"
+
+namespace tally::scale_serial {
+
+std::string_view trim(std::string_view s);
+std::vector<std::string_view> split_blanks(std::string_view s);  // on runs of spaces and tabs
+std::string lower(std::string_view s);
+
+// A decimal as scales print it: optional sign, digits with at most one point ("+00123.45", "-0.5", "12."), and
+// optionally blanks between the sign and the digits ("-   12.5", Sartorius and Ohaus pad after the sign).
+struct Number {
+  double value = 0;
+  int decimals = 0;
+};
+std::optional<Number> parse_number(std::string_view text);
+
+ScaleFrame weight_frame(Number n, std::string_view unit, bool stable);
+ScaleFrame fault_frame(std::string reason);
+ScaleFrame garbage_frame(std::string reason);
+ScaleFrame kind_frame(FrameKind kind, std::string command, std::string reason = {});
+
+// True when every byte is printable ASCII or a tab (the LineSplitter's rule): anything else is line noise.
+bool printable(std::string_view line);
+
+}  // namespace tally::scale_serial
