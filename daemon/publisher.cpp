@@ -86,6 +86,17 @@ Publisher::Publisher(const MqttConfig& mqtt, std::string base_topic, std::string
       on_delivery(c.seq, c.epoch, ok, rc);
     });
   });
+  client_.set_message_callback([this](mqtt::const_message_ptr msg) {
+    Command c{msg->get_payload_str(), {}, {}};
+    const auto& props = msg->get_properties();
+    if (props.contains(mqtt::property::RESPONSE_TOPIC))
+      c.response_topic = mqtt::get<std::string>(props, mqtt::property::RESPONSE_TOPIC);
+    if (props.contains(mqtt::property::CORRELATION_DATA))
+      c.correlation = mqtt::get<std::string>(props, mqtt::property::CORRELATION_DATA);
+    loop_.post([this, c = std::move(c)] {
+      if (on_command) on_command(c);
+    });
+  });
   client_.set_connection_lost_handler([this](const std::string& cause) {
     loop_.post([this, cause] { on_lost(cause.empty() ? "connection lost" : cause); });
   });
@@ -135,6 +146,11 @@ void Publisher::on_connect_result(bool ok, const std::string& why) {
   ++epoch_;
   cursor_ = 0;  // resend everything unacknowledged, oldest first
   inflight_.clear();
+  try {
+    client_.subscribe(base_ + "/cmd", 1);  // not waited on: a lost subscription shows as a reconnect
+  } catch (const mqtt::exception& e) {
+    spdlog::warn("mqtt: cannot subscribe to {}/cmd: {}", base_, e.what());
+  }
   if (on_connected) on_connected();
   pump();
 }
@@ -187,6 +203,22 @@ void Publisher::publish_state(const std::string& topic_suffix, const std::string
     client_.publish(base_ + "/" + topic_suffix, payload.data(), payload.size(), 1, true);
   } catch (const mqtt::exception& e) {
     spdlog::debug("mqtt: state {} not published: {}", topic_suffix, e.what());
+  }
+}
+
+void Publisher::reply(const Command& to, const std::string& payload) {
+  if (!connected_) return;
+  try {
+    auto msg = mqtt::make_message(to.response_topic.empty() ? base_ + "/cmd/reply" : to.response_topic, payload, 1,
+                                  false);
+    if (!to.correlation.empty()) {
+      mqtt::properties props;
+      props.add(mqtt::property(mqtt::property::CORRELATION_DATA, to.correlation));
+      msg->set_properties(props);
+    }
+    client_.publish(msg);
+  } catch (const mqtt::exception& e) {
+    spdlog::warn("mqtt: command reply not published: {}", e.what());
   }
 }
 

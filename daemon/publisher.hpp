@@ -44,6 +44,18 @@ class Publisher {
 
   std::function<void()> on_connected;  // runs on the loop thread after each successful (re)connect
 
+  // Commands: every message on B/cmd, handed to the loop thread with its MQTT 5 response topic and correlation
+  // data (empty when the request had none).
+  struct Command {
+    std::string payload;
+    std::string response_topic;
+    std::string correlation;
+  };
+  std::function<void(const Command&)> on_command;
+  // The reply goes to the request's response topic when it has one, else to B/cmd/reply. Best effort: a reply
+  // lost to a disconnect is not resent (the command event in the record stream says what happened).
+  void reply(const Command& to, const std::string& payload);
+
  private:
   class Listener;
   void connect_now();

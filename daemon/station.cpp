@@ -17,15 +17,21 @@ Station::Station(Config config, EventLoop& loop)
       loop_(loop),
       stamp_{config_.station.id, clock_synchronised()},
       buffer_(buffer_options(config_.buffer)),
+      production_(config_.station.mode, config_.station.downtime_s, config_.recipes, stamp_),
       publisher_(config_.mqtt, config_.base_topic(), status_payload(false), loop, buffer_),
       since_(std::chrono::system_clock::now()),
       clock_check_(loop, [this] { stamp_.clock_synced = clock_synchronised(); }),
       commit_retry_(loop, [] {}),  // waking the loop is enough: the end-of-iteration hook retries the commit
       status_refresh_(loop, [this] {
         if (buffer_.count() != status_buffered_) publish_status();
+      }),
+      production_timer_(loop, [this] {
+        Outcome o;
+        o.records = production_.tick(std::chrono::system_clock::now());
+        apply(o);
       }) {
-  context_.mode = config_.station.mode;
   publisher_.on_connected = [this] { publish_states(); };
+  publisher_.on_command = [this](const Publisher::Command& c) { on_command(c); };
   loop_.at_iteration_end([this] { end_of_iteration(); });
 }
 
@@ -38,7 +44,17 @@ void Station::start() {
     emit_event("buffer.corrupt", {{"moved_to", r->moved_to}, {"reason", r->reason},
                                   {"seq_recovered", r->seq_recovered}});
   }
+  if (const auto saved = buffer_.get_state("context")) {
+    if (const auto warning = production_.restore(*saved)) spdlog::warn("context: {}", *warning);
+  }
   emit_event("daemon.started", {{"version", version}, {"buffered", buffer_.count()}});
+  if (!production_.context().batch.empty())
+    spdlog::info("context: resuming batch {} at step {} ({})", production_.context().batch,
+                 production_.context().step_no, production_.context().step);
+  if (!production_.context().work_order.empty())
+    spdlog::info("context: resuming work order {} at unit {}", production_.context().work_order,
+                 production_.context().unit);
+  arm_production_timer();
   spdlog::info("tallyd {} station {} ({} records buffered, topics under {})", version, config_.station.id,
                buffer_.count(), config_.base_topic());
   start_devices();
@@ -75,13 +91,16 @@ bool Station::reload() {
   }
   devices_.clear();
   config_.devices = std::move(fresh.devices);
+  config_.recipes = fresh.recipes;
+  production_.set_recipes(std::move(fresh.recipes));
   start_devices();
   spdlog::info("reload: {} devices from {}", config_.devices.size(), config_.path);
   return true;
 }
 
 void Station::on_reading(const DeviceConfig& device, const Reading& r) {
-  buffer_.append(stamp_reading(stamp_, device.name, r, context_));
+  buffer_.append(stamp_reading(stamp_, device.name, r, production_.context()));
+  production_.observe(device.name, r);
 }
 
 void Station::on_device_state(const DeviceConfig& device, bool online, const std::string& error) {
@@ -93,7 +112,97 @@ void Station::on_device_state(const DeviceConfig& device, bool online, const std
 }
 
 void Station::emit_event(const std::string& name, const json& fields) {
-  buffer_.append(make_event(stamp_, name, std::chrono::system_clock::now(), fields, context_));
+  buffer_.append(make_event(stamp_, name, std::chrono::system_clock::now(), fields, production_.context()));
+}
+
+// ---- commands
+
+void Station::on_command(const Publisher::Command& c) {
+  json request;
+  try {
+    request = json::parse(c.payload);
+  } catch (const json::parse_error& e) {
+    return finish_command(c, nullptr, "", nullptr, false, std::string("malformed command: not JSON (") + e.what() + ")", {});
+  }
+  if (!request.is_object()) return finish_command(c, nullptr, "", nullptr, false, "malformed command: not a JSON object", {});
+  const json id = request.contains("id") ? request["id"] : json(nullptr);
+  if (!request.contains("cmd") || !request["cmd"].is_string())
+    return finish_command(c, id, "", nullptr, false, "malformed command: \"cmd\" (a string) is missing", {});
+  const std::string cmd = request["cmd"];
+  json args = request;
+  args.erase("id");
+  args.erase("cmd");
+
+  if (Production::handles(cmd)) {
+    Outcome o = production_.handle(cmd, args, "mqtt", std::chrono::system_clock::now());
+    apply(o);
+    return finish_command(c, id, cmd, args, o.ok, o.error, o.reply);
+  }
+  if (cmd == "scale.tare" || cmd == "scale.zero") return device_command(c, id, cmd, args);
+  if (cmd == "status") {
+    json devices = json::object();
+    for (const auto& d : devices_) devices[d->config().name] = json::parse(device_state_payload(*d));
+    return finish_command(c, id, cmd, args, true, "",
+                          {{"status", status_json(true)}, {"context", production_.context_payload()}, {"devices", devices}});
+  }
+  if (cmd == "alarm.ack") {
+    const std::string alarm = args.value("alarm", "");
+    return finish_command(c, id, cmd, args, false, "no active alarm \"" + alarm + "\"", {});
+  }
+  finish_command(c, id, cmd, args, false, "unknown command \"" + cmd + "\"", {});
+}
+
+void Station::device_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args) {
+  const std::string name = args.contains("device") && args["device"].is_string() ? args["device"].get<std::string>() : "";
+  if (name.empty()) return finish_command(c, id, cmd, args, false, cmd + " needs \"device\"", {});
+  for (auto& d : devices_) {
+    if (d->config().name != name) continue;
+    // The answer comes later, from the device: the reply and the command event wait for it.
+    d->command(cmd == "scale.tare" ? "tare" : "zero", [this, c, id, cmd, args, name](bool ok, std::string detail) {
+      json reply{{"device", name}};
+      if (ok && !detail.empty()) reply["detail"] = detail;
+      finish_command(c, id, cmd, args, ok, ok ? "" : detail, reply);
+    });
+    return;
+  }
+  finish_command(c, id, cmd, args, false, "unknown device \"" + name + "\"", {});
+}
+
+void Station::finish_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args,
+                             bool ok, const std::string& error, const json& reply) {
+  json answer{{"id", id}, {"ok", ok}};
+  if (ok) {
+    for (const auto& [key, value] : reply.items()) answer[key] = value;
+  } else {
+    answer["error"] = error;
+  }
+  publisher_.reply(c, answer.dump());
+  json fields{{"id", id}, {"cmd", cmd}, {"source", "mqtt"}, {"ok", ok}};
+  if (args.is_object() && !args.empty()) fields["args"] = args;
+  if (!ok) fields["error"] = error;
+  emit_event("command", fields);
+  if (!ok) spdlog::info("command {} refused: {}", cmd.empty() ? "(malformed)" : cmd, error);
+}
+
+void Station::apply(Outcome& outcome) {
+  for (const auto& r : outcome.records) buffer_.append(r);
+  if (!outcome.records.empty()) buffer_.put_state("context", production_.save());
+  publish_context();
+  arm_production_timer();
+}
+
+void Station::arm_production_timer() {
+  const auto deadline = production_.next_deadline();
+  if (!deadline) return production_timer_.disarm();
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::system_clock::now());
+  production_timer_.arm(std::max(wait, std::chrono::milliseconds(1)));
+}
+
+void Station::publish_context() {
+  std::string payload = production_.context_payload().dump();
+  if (payload == published_context_) return;
+  published_context_ = std::move(payload);
+  publisher_.publish_state("context", published_context_);
 }
 
 void Station::end_of_iteration() {
@@ -118,15 +227,17 @@ void Station::end_of_iteration() {
   publisher_.pump();
 }
 
-std::string Station::status_payload(bool online) const {
+json Station::status_json(bool online) const {
   json status{{"online", online}};
   if (online) {
     status["version"] = version;
     status["since"] = format_ts(since_);
     status["buffered"] = buffer_.count();
   }
-  return status.dump();
+  return status;
 }
+
+std::string Station::status_payload(bool online) const { return status_json(online).dump(); }
 
 void Station::publish_status() {
   status_buffered_ = buffer_.count();
@@ -146,6 +257,8 @@ std::string Station::device_state_payload(const DeviceRunner& d) const {
 
 void Station::publish_states() {
   publish_status();
+  published_context_.clear();  // a new connection gets the context again
+  publish_context();
   for (const auto& d : devices_) publisher_.publish_state("devices/" + d->config().name + "/state", device_state_payload(*d));
 }
 

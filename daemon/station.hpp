@@ -13,6 +13,7 @@
 #include "config.hpp"
 #include "device_runner.hpp"
 #include "event_loop.hpp"
+#include "production.hpp"
 #include "publisher.hpp"
 
 namespace tally {
@@ -32,6 +33,15 @@ class Station {
 
  private:
   void start_devices();
+  void on_command(const Publisher::Command& c);
+  // Replies to a command and records it as a `command` event.
+  void finish_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args,
+                      bool ok, const std::string& error, const json& reply);
+  void device_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args);
+  void apply(Outcome& outcome);      // appends its records, saves the context, publishes B/context
+  void arm_production_timer();
+  void publish_context();
+  json status_json(bool online) const;
   void on_reading(const DeviceConfig& device, const Reading& r);
   void on_device_state(const DeviceConfig& device, bool online, const std::string& error);
   void emit_event(const std::string& name, const json& fields);
@@ -44,12 +54,13 @@ class Station {
   Config config_;
   EventLoop& loop_;
   StampInfo stamp_;
-  StationContext context_;
   Buffer buffer_;
+  Production production_;
   Publisher publisher_;
   std::vector<std::unique_ptr<DeviceRunner>> devices_;
   wall_time since_;
-  Timer clock_check_, commit_retry_, status_refresh_;
+  Timer clock_check_, commit_retry_, status_refresh_, production_timer_;
+  std::string published_context_;  // the last B/context payload, so it is published only when it changes
   std::int64_t status_buffered_ = -1;  // "buffered" in the last published status
   bool commit_failing_ = false;
 };

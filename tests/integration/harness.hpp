@@ -26,11 +26,18 @@ inline const std::string base = "tally/bench-1";
 
 inline json parse(const Message& m) { return json::parse(m.payload); }
 
+// Whether `topic` carries records (the seq-numbered stream), not state (status, context, devices) or commands.
+inline bool record_topic(const std::string& topic) {
+  for (const char* kind : {"/readings/", "/events", "/scans", "/units", "/batches"})
+    if (topic.rfind(base + kind, 0) == 0) return true;
+  return false;
+}
+
 // The record stream as received: every message on readings/, events, ... parsed, in arrival order.
 inline std::vector<json> records(const std::vector<Message>& all, const std::string& topic_part = "") {
   std::vector<json> out;
   for (const auto& m : all) {
-    if (m.topic.find("/status") != std::string::npos || m.topic.find("/devices/") != std::string::npos) continue;
+    if (!record_topic(m.topic)) continue;
     if (m.payload.empty() || m.topic.find(topic_part) == std::string::npos) continue;
     out.push_back(json::parse(m.payload));
   }

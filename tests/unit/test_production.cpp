@@ -272,7 +272,7 @@ TEST_CASE("a work order counts units, refuses duplicate serials, rejects the lat
   CHECK(s.p.context().work_order.empty());
 }
 
-TEST_CASE("no unit for downtime_s starts downtime; the next unit ends it") {
+TEST_CASE("no unit for downtime_s starts downtime, and the next unit ends it") {
   Station s(Mode::discrete);
   REQUIRE(s.cmd("work_order.start", {{"work_order", "WO-5"}}, t0).ok);
   CHECK(s.p.next_deadline() == t0 + 300s);

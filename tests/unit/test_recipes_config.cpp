@@ -139,7 +139,7 @@ TEST_CASE("recipes: must be an array of tables") {
   CHECK(p[0] == "t.toml:1:11: recipes must be an array of tables: [[recipes]]");
 }
 
-TEST_CASE("recipes: id is required, [a-z0-9_-]+ and unique; name is a string") {
+TEST_CASE("recipes: id is required, [a-z0-9_-]+ and unique, and name is a string") {
   const auto p = problems(station + R"([[recipes]]
 name = "no id"
   [[recipes.steps]]
@@ -284,7 +284,7 @@ id = "lavender-soap"
   CHECK(p.size() == 9);
 }
 
-TEST_CASE("recipes: a hold step needs a known device and min below max; hold_s and alarm_after_s are not negative") {
+TEST_CASE("recipes: a hold step needs a known device and min below max, and hold_s and alarm_after_s are not negative") {
   const auto p = problems(station + R"([[recipes]]
 id = "lavender-soap"
   [[recipes.steps]]
@@ -371,7 +371,7 @@ id = "r"
   CHECK(p.size() == 11);
 }
 
-TEST_CASE("recipes: max_s is above 0 on any step; unknown keys are errors") {
+TEST_CASE("recipes: max_s is above 0 on any step, and unknown keys are errors") {
   const auto p = problems(station + R"([[recipes]]
 id = "r"
 colour = "lavender"
