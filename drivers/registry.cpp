@@ -2,6 +2,7 @@
 #include <array>
 
 #include "driver.hpp"
+#include "scale_serial/scale_serial.hpp"
 #include "serial_line/serial_line.hpp"
 #include "simulated/simulated.hpp"
 
@@ -9,6 +10,7 @@ namespace tally {
 
 namespace {
 constexpr std::array registry{
+    DriverSpec{"scale-serial", "bench scales: MT-SICS, A&D, Ohaus, Sartorius, Adam", &scale_serial::configure},
     DriverSpec{"serial-line", "any device that prints one value a line", &serial_line::configure},
     DriverSpec{"simulated", "a made-up signal for demos and tests", &simulated::configure},
 };

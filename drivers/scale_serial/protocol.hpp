@@ -41,7 +41,8 @@ ScaleFrame parse_sartorius(std::string_view line);
 ScaleFrame parse_adam(std::string_view line);
 
 struct ProtocolInfo {
-  std::string_view name;  // as written in `protocol = "..."`
+  std::string_view name;   // as written in `protocol = "..."`
+  std::string_view title;  // for people: "MT-SICS", "A&D"...
   ScaleFrame (*parse)(std::string_view line);
   std::string_view poll;    // the weight request sent every poll_ms
   std::string_view stream;  // sent on open when poll_ms = 0 ("" = the scale streams by its own menu setting)
