@@ -11,4 +11,8 @@ namespace tally::emu {
 std::vector<OptionSpec> serial_line_options();
 int run_serial_line(const Options& options);
 
+// scale: a bench scale speaking MT-SICS, A&D, Ohaus, Sartorius SBI or Adam, scripted through stdin or a FIFO.
+std::vector<OptionSpec> scale_options();
+int run_scale(const Options& options);
+
 }  // namespace tally::emu

@@ -21,10 +21,12 @@ struct Subcommand {
   int (*run)(const Options&);
 };
 
-// One row per device kind. (Planned: `scale --protocol mt-sics|and|ohaus|sartorius|adam`.)
+// One row per device kind.
 const Subcommand kSubcommands[] = {
     {"serial-line", "a device that prints one value a line (sine wave, optional line noise)", serial_line_options,
      run_serial_line},
+    {"scale", "a bench scale: MT-SICS, A&D, Ohaus, Sartorius or Adam (tare, zero, stability, overload)",
+     scale_options, run_scale},
 };
 
 void overview(std::FILE* to) {
