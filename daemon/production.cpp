@@ -276,10 +276,10 @@ Outcome Production::lot_record(const json& args, wall_time now) {
   return out;
 }
 
-void Production::observe(const std::string& device, const Reading& r) {
-  if (!batch_ || batch_->step >= batch_->recipe.steps.size()) return;
+bool Production::observe(const std::string& device, const Reading& r) {
+  if (!batch_ || batch_->step >= batch_->recipe.steps.size()) return false;
   const RecipeStep& s = batch_->recipe.steps[batch_->step];
-  if (s.device != device || !r.fault.empty() || !r.value) return;
+  if (s.device != device || !r.fault.empty() || !r.value) return false;
   StepRun& run = batch_->run;
   const double v = *r.value;
   if (s.kind == StepKind::weigh) {
@@ -300,6 +300,7 @@ void Production::observe(const std::string& device, const Reading& r) {
     run.sum += v;
     ++run.count;
   }
+  return s.kind != StepKind::manual;
 }
 
 // ---- discrete mode

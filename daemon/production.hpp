@@ -41,7 +41,8 @@ class Production {
 
   // A reading stamped with the current context: weigh steps keep the last stable weight of their device, hold
   // steps the time in range and min/mean/max.
-  void observe(const std::string& device, const Reading& r);
+  // Returns true when the reading changed the state (so it is worth saving).
+  bool observe(const std::string& device, const Reading& r);
 
   // Time passing (downtime). next_deadline() says when tick() has something to do.
   std::vector<Record> tick(wall_time now);

@@ -100,7 +100,16 @@ bool Station::reload() {
 
 void Station::on_reading(const DeviceConfig& device, const Reading& r) {
   buffer_.append(stamp_reading(stamp_, device.name, r, production_.context()));
-  production_.observe(device.name, r);
+  if (production_.observe(device.name, r)) {
+    context_dirty_ = true;
+    if (std::chrono::steady_clock::now() - context_saved_ >= context_save_interval) save_context();
+  }
+}
+
+void Station::save_context() {
+  buffer_.put_state("context", production_.save());
+  context_dirty_ = false;
+  context_saved_ = std::chrono::steady_clock::now();
 }
 
 void Station::on_device_state(const DeviceConfig& device, bool online, const std::string& error) {
@@ -176,7 +185,7 @@ void Station::finish_command(const Publisher::Command& c, const json& id, const 
   } else {
     answer["error"] = error;
   }
-  publisher_.reply(c, answer.dump());
+  pending_replies_.emplace_back(c, answer.dump());
   json fields{{"id", id}, {"cmd", cmd}, {"source", "mqtt"}, {"ok", ok}};
   if (args.is_object() && !args.empty()) fields["args"] = args;
   if (!ok) fields["error"] = error;
@@ -186,7 +195,7 @@ void Station::finish_command(const Publisher::Command& c, const json& id, const 
 
 void Station::apply(Outcome& outcome) {
   for (const auto& r : outcome.records) buffer_.append(r);
-  if (!outcome.records.empty()) buffer_.put_state("context", production_.save());
+  if (!outcome.records.empty()) save_context();
   publish_context();
   arm_production_timer();
 }
@@ -217,6 +226,8 @@ void Station::end_of_iteration() {
     }
     if (commit_failing_) spdlog::info("buffer: writing again");
     commit_failing_ = false;
+    for (const auto& [command, answer] : pending_replies_) publisher_.reply(command, answer);
+    pending_replies_.clear();
   } catch (const buffer_error& e) {
     // Disk full or an I/O error: the records stay queued in memory and the commit is retried every second.
     if (!commit_failing_) spdlog::error("buffer: commit failed, keeping {} records in memory: {}", buffer_.pending(),
@@ -264,6 +275,7 @@ void Station::publish_states() {
 
 void Station::shutdown(const std::string& reason, std::chrono::milliseconds drain) {
   for (auto& d : devices_) d->stop();
+  if (context_dirty_) save_context();
   emit_event("daemon.stopped", {{"reason", reason}});
   end_of_iteration();
   // Give the broker a moment to take what is buffered (daemon.stopped included), then leave.

@@ -39,6 +39,7 @@ class Station {
                       bool ok, const std::string& error, const json& reply);
   void device_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args);
   void apply(Outcome& outcome);      // appends its records, saves the context, publishes B/context
+  void save_context();
   void arm_production_timer();
   void publish_context();
   json status_json(bool online) const;
@@ -60,7 +61,15 @@ class Station {
   std::vector<std::unique_ptr<DeviceRunner>> devices_;
   wall_time since_;
   Timer clock_check_, commit_retry_, status_refresh_, production_timer_;
-  std::string published_context_;  // the last B/context payload, so it is published only when it changes
+  std::string published_context_;
+  // Readings change step accumulators (last stable weight, time in range) many times a second: those changes are
+  // saved at most every context_save_interval (and at every transition and at shutdown), not on every commit.
+  bool context_dirty_ = false;
+  std::chrono::steady_clock::time_point context_saved_{};
+  static constexpr std::chrono::seconds context_save_interval{10};
+  // Replies wait for the commit that holds their command's effects: an "ok" is never sent for a change a crash
+  // could still lose.
+  std::vector<std::pair<Publisher::Command, std::string>> pending_replies_;  // the last B/context payload, so it is published only when it changes
   std::int64_t status_buffered_ = -1;  // "buffered" in the last published status
   bool commit_failing_ = false;
 };

@@ -44,9 +44,19 @@ inline std::vector<json> records(const std::vector<Message>& all, const std::str
   return out;
 }
 
+// The records as a consumer keeps them: deduplicated on seq (a resend after a reconnect or a restart may deliver a
+// record twice), in order of first arrival.
+inline std::vector<json> unique_records(const std::vector<Message>& all, const std::string& topic_part = "") {
+  std::vector<json> out;
+  std::set<long long> seen;
+  for (auto& r : records(all, topic_part))
+    if (seen.insert(r["seq"].get<long long>()).second) out.push_back(std::move(r));
+  return out;
+}
+
 inline std::vector<json> events(const std::vector<Message>& all, const std::string& name) {
   std::vector<json> out;
-  for (const auto& r : records(all, base + "/events"))
+  for (const auto& r : unique_records(all, base + "/events"))
     if (r["event"] == name) out.push_back(r);
   return out;
 }
