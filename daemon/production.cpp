@@ -19,11 +19,13 @@ Outcome refused(std::string why) {
   return o;
 }
 
-// An optional string argument; a present one must be a non-empty string.
+// An optional identifier or text argument; a present one must be a non-empty string or a whole number (a serial
+// or lot scanned as digits arrives as a JSON number from tools that type their arguments).
 std::optional<std::string> text(const json& args, const char* key, std::string& error) {
   if (!args.contains(key) || args[key].is_null()) return std::nullopt;
+  if (args[key].is_number_integer()) return args[key].dump();
   if (!args[key].is_string() || args[key].get<std::string>().empty()) {
-    error = std::string("\"") + key + "\" must be a non-empty string";
+    error = std::string("\"") + key + "\" must be a non-empty string or a whole number";
     return std::nullopt;
   }
   return args[key].get<std::string>();

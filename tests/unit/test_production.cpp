@@ -87,7 +87,8 @@ TEST_CASE("process commands refused in the wrong state change nothing") {
   CHECK(s.cmd("batch.start", {{"batch", "B-1"}, {"recipe", "rose"}}).error ==
         "unknown recipe \"rose\" (recipes: lavender-soap)");
   CHECK(s.cmd("batch.start", {{"batch", "B-1"}}).error == "batch.start needs \"batch\" and \"recipe\"");
-  CHECK(s.cmd("batch.start", {{"batch", 7}, {"recipe", "lavender-soap"}}).error == "\"batch\" must be a non-empty string");
+  CHECK(s.cmd("batch.start", {{"batch", 7.5}, {"recipe", "lavender-soap"}}).error ==
+        "\"batch\" must be a non-empty string or a whole number");
   CHECK(s.cmd("work_order.start", {{"work_order", "WO-1"}}).error ==
         "the station is in process mode; work_order.start is for discrete mode");
   CHECK(s.cmd("unit.add").error == "the station is in process mode; unit.add is for discrete mode");
@@ -272,6 +273,15 @@ TEST_CASE("a work order counts units, refuses duplicate serials, rejects the lat
   CHECK(s.p.context().work_order.empty());
 }
 
+TEST_CASE("a serial or work order of digits may arrive as a JSON number and is the same identifier") {
+  Station s(Mode::discrete);
+  REQUIRE(s.cmd("work_order.start", {{"work_order", 4711}}).ok);
+  CHECK(s.p.context().work_order == "4711");
+  CHECK(s.cmd("unit.add", {{"serial", 1234}}).reply["unit"] == 1);
+  CHECK(s.cmd("unit.add", {{"serial", "1234"}}).error == "serial 1234 is already unit 1 of work order 4711");
+  CHECK(s.cmd("unit.add", {{"serial", 12.5}}).error == "\"serial\" must be a non-empty string or a whole number");
+}
+
 TEST_CASE("no unit for downtime_s starts downtime, and the next unit ends it") {
   Station s(Mode::discrete);
   REQUIRE(s.cmd("work_order.start", {{"work_order", "WO-5"}}, t0).ok);
@@ -312,7 +322,7 @@ TEST_CASE("a work order resumes after a restart with its counts and serials") {
 TEST_CASE("operator.set changes the operator stamped in both modes") {
   for (Mode mode : {Mode::process, Mode::discrete}) {
     Station s(mode);
-    CHECK(s.cmd("operator.set", {{"operator", ""}}).error == "\"operator\" must be a non-empty string");
+    CHECK(s.cmd("operator.set", {{"operator", ""}}).error == "\"operator\" must be a non-empty string or a whole number");
     REQUIRE(s.cmd("operator.set", {{"operator", "ana"}}).ok);
     const auto o = s.cmd("operator.set", {{"operator", "bo"}});
     REQUIRE(o.ok);
