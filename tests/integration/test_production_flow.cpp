@@ -218,7 +218,7 @@ TEST_CASE("malformed and unknown commands get an error reply and change nothing"
   TempDir dir;
   Broker broker(dir.path());
   Subscriber sub(broker.url(), "tally/#", "e2e-badcmd");
-  Daemon tallyd(dir, station_config(broker, dir, "") + soap_recipe.substr(0, 0));
+  Daemon tallyd(dir, station_config(broker, dir, ""));
   tallyd.start();
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
   sub.publish(base + "/cmd", "{not json");
@@ -234,4 +234,35 @@ TEST_CASE("malformed and unknown commands get an error reply and change nothing"
   CHECK(status["status"]["online"] == true);
   CHECK(status["context"]["mode"] == "process");
   CHECK(tallyd.process->running());
+}
+
+TEST_CASE("tallyctl drives the real daemon and prints its replies, over MQTT 3.1.1 and 5") {
+  for (const std::string version : {"3.1.1", "5"}) {
+    INFO("tallyd on MQTT " << version);
+    TempDir dir;
+    Broker broker(dir.path());
+    Subscriber sub(broker.url(), "tally/#", "e2e-ctl-" + version);
+    const std::string devices =
+        "[[devices]]\nname = \"bench-scale\"\ndriver = \"simulated\"\n\n[[devices]]\nname = \"kettle\"\ndriver = \"simulated\"\n";
+    Daemon tallyd(dir, station_config(broker, dir, devices, "version = \"" + version + "\"\n") + soap_recipe);
+    tallyd.start();
+    REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
+    const auto run = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), {TALLYCTL_PATH, "--config", tallyd.config_path, "--timeout", "10"});
+      Process p(args, dir.file("tallyctl.log"));
+      const auto code = p.wait(20s);
+      REQUIRE(code.has_value());
+      return std::make_pair(*code, p.log());
+    };
+    auto [code, out] = run({"batch.start", "batch=B-1", "recipe=lavender-soap"});
+    INFO(out);
+    CHECK(code == 0);
+    CHECK(out.find("\"step\": \"weigh-oils\"") != std::string::npos);
+    std::tie(code, out) = run({"batch.start", "batch=B-2", "recipe=lavender-soap"});
+    CHECK(code == 1);
+    CHECK(out.find("B-1 is running") != std::string::npos);
+    std::tie(code, out) = run({"status"});
+    CHECK(code == 0);
+    CHECK(out.find("\"batch\": \"B-1\"") != std::string::npos);
+  }
 }
