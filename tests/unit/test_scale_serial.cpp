@@ -280,7 +280,7 @@ TEST_CASE("scale-serial MT-SICS streaming: SIR on open, silence is a device erro
   CHECK(std::string(err->what()).find("poll_ms = 0") != std::string::npos);
 }
 
-TEST_CASE("scale-serial A&D streaming: tare is done once frames follow it; EC errors refuse it") {
+TEST_CASE("scale-serial A&D streaming: tare is done once frames follow it, EC errors refuse it") {
   Bench b("protocol = \"and\"\npoll_ms = 0\nunit = \"g\"\n");
   b.driver->open();
   CHECK(b.pty.read(100ms, 1).empty());  // A&D stream mode is the scale's own setting: nothing sent
@@ -330,7 +330,7 @@ TEST_CASE("scale-serial Ohaus polled: P polls, tare is done once a poll sent aft
   CHECK(b.outcome->detail == "tare sent (Ohaus does not confirm it); the scale now reads 0.00000 oz, stable");
 }
 
-TEST_CASE("scale-serial Sartorius: ESC P polls; an unstable line without a unit takes the last unit") {
+TEST_CASE("scale-serial Sartorius: ESC P polls, an unstable line without a unit takes the last unit") {
   Bench b("protocol = \"sartorius\"\npoll_ms = 100\nframing = \"7O1\"\n");
   b.driver->open();
   REQUIRE(b.pty.read(1s, 4) == "\x1bP\r\n");
