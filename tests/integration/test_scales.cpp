@@ -145,6 +145,16 @@ TEST_CASE("every scale protocol reads through its emulator: value in the configu
   sa.control("unstable");  // Sartorius: no unit on an unstable line; the last one is used
   arrives("sartorius", 1255.7, false);
 
+  // Noise on the line costs only the noisy line: no offline, the next frame is read.
+  ad.control("noise");
+  adstream.control("noise");
+  adstream.control("weight 13.3");
+  arrives("andstream", 13.3, true);
+  ad.control("weight 1600");
+  arrives("and", 1600.0, true);
+  CHECK(device_events(sub.messages(), "device.offline", "and").empty());
+  CHECK(device_events(sub.messages(), "device.offline", "andstream").empty());
+
   // Overload and underload are readings with a fault and a null value.
   for (auto* emu : {&mt, &mtsir, &ad, &adstream, &oh, &sa, &ad2}) emu->control("overload");
   for (const auto& device : {"mt", "mtsir", "and", "andstream", "ohaus", "sartorius", "adam"}) {
