@@ -45,7 +45,7 @@ std::string printable_bytes(std::string_view bytes) {
 
 class ScaleSerial final : public Driver {
  public:
-  explicit ScaleSerial(Settings s) : s_(std::move(s)), p_(*s_.protocol) {}
+  explicit ScaleSerial(Settings s) : s_(std::move(s)), p_(s_.protocol ? *s_.protocol : protocols()[0]) {}
 
   void open() override {
     port_ = open_serial(s_.serial);

@@ -95,7 +95,7 @@ struct Request {
 class ScaleEmu {
  public:
   ScaleEmu(Settings s, std::string link, double weight_g, Stream stream)
-      : s_(std::move(s)), link_(std::move(link)), stream_(stream) {
+      : s_(std::move(s)), link_(std::move(link)), stream_(stream), stream_setting_(stream) {
     device_.emplace(link_);
     model_.load(weight_g, steady::now(), 0ms);
     model_.power_on_zero_g = model_.zero_g = 0;
@@ -386,7 +386,7 @@ class ScaleEmu {
       return true;
     }
     if (c == "C") {
-      stream_ = initial_stream_off_ ? Stream::off : stream_;
+      stream_ = stream_setting_;  // C cancels SIR; stream mode (a menu setting) goes on
       return true;
     }
     if (c == "T" || c == "R") {
@@ -452,15 +452,12 @@ class ScaleEmu {
     return true;
   }
 
- public:
-  bool initial_stream_off_ = true;
-
- private:
   Settings s_;
   std::string link_;
   std::optional<PtyDevice> device_;
   Model model_;
   Stream stream_;
+  const Stream stream_setting_;  // the menu's output mode (--stream); SIR and CA change stream_ for the session
   std::string in_;
   std::deque<Request> queue_;
   steady::time_point next_stream_{}, seen_{};
@@ -559,7 +556,6 @@ int run_scale(const Options& options) {
   if (stdin_flags >= 0) ::fcntl(STDIN_FILENO, F_SETFL, stdin_flags | O_NONBLOCK);
 
   ScaleEmu scale(s, link, weight, options.flag("stream") ? Stream::continuous : Stream::off);
-  scale.initial_stream_off_ = !options.flag("stream");
   scale.set_capacity(capacity);
   std::fprintf(stderr, "tally-emu: scale (%s) on %s (link %s)\n", name.c_str(), scale.device()->slave_path().c_str(),
                link.c_str());
