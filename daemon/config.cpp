@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -138,8 +139,11 @@ std::vector<DeviceConfig> read_devices(const toml::table& root, Diagnostics& dia
     if (const DriverSpec* spec = find_driver(d.driver)) {
       d.make = spec->configure(k);
     } else if (!d.driver.empty()) {
+      std::vector<std::string> names;
+      for (const auto& s : driver_registry()) names.emplace_back(s.name);
+      std::sort(names.begin(), names.end());
       std::string known;
-      for (const auto& s : driver_registry()) known += (known.empty() ? "" : ", ") + std::string(s.name);
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
       k.error("driver", "unknown driver \"" + d.driver + "\" (known: " + known + ")");
       for (const auto& [key, value] : table) k.consume(std::string(key.str()));  // its keys are not "unknown"
     }

@@ -8,8 +8,6 @@ namespace {
 
 using namespace std::chrono;
 
-std::int64_t to_ms(wall_time t) { return duration_cast<milliseconds>(t.time_since_epoch()).count(); }
-wall_time from_ms(std::int64_t ms) { return wall_time(milliseconds(ms)); }
 double seconds_between(wall_time a, wall_time b) { return std::round(duration<double>(b - a).count() * 1000) / 1000; }
 
 Outcome refused(std::string why) {
@@ -37,7 +35,9 @@ std::string recipe_list(const std::vector<Recipe>& recipes) {
   return list.empty() ? "none configured" : list;
 }
 
-json targets(const RecipeStep& s) {
+}  // namespace
+
+json step_targets(const RecipeStep& s) {
   json t{{"step", s.name}, {"kind", to_string(s.kind)}};
   if (!s.device.empty()) t["device"] = s.device;
   if (s.kind == StepKind::weigh) {
@@ -51,38 +51,6 @@ json targets(const RecipeStep& s) {
   if (s.max_s) t["max_s"] = *s.max_s;
   return t;
 }
-
-json recipe_to_json(const Recipe& r) {
-  json steps = json::array();
-  for (const auto& s : r.steps) {
-    json j = targets(s);
-    j["alarm_after_s"] = s.alarm_after_s;
-    steps.push_back(j);
-  }
-  return {{"id", r.id}, {"name", r.name}, {"steps", steps}};
-}
-
-Recipe recipe_from_json(const json& j) {
-  Recipe r{j.at("id"), j.at("name"), {}};
-  for (const auto& s : j.at("steps")) {
-    RecipeStep step;
-    step.name = s.at("step");
-    const std::string kind = s.at("kind");
-    step.kind = kind == "weigh" ? StepKind::weigh : kind == "hold" ? StepKind::hold : StepKind::manual;
-    step.device = s.value("device", "");
-    step.target = s.value("target", 0.0);
-    step.tolerance = s.value("tolerance", 0.0);
-    step.min = s.value("min", 0.0);
-    step.max = s.value("max", 0.0);
-    step.hold_s = s.value("hold_s", 0.0);
-    step.alarm_after_s = s.value("alarm_after_s", 10.0);
-    if (s.contains("max_s")) step.max_s = s["max_s"].get<double>();
-    r.steps.push_back(step);
-  }
-  return r;
-}
-
-}  // namespace
 
 Production::Production(Mode mode, int downtime_s, std::vector<Recipe> recipes, const StampInfo& stamp)
     : mode_(mode), downtime_s_(downtime_s), recipes_(std::move(recipes)), stamp_(stamp) {
@@ -168,13 +136,13 @@ void Production::start_step(Outcome& out, wall_time now) {
   batch_->run = StepRun{};
   batch_->run.started = now;
   sync_context();
-  out.records.push_back(event("step.started", targets(batch_->recipe.steps[batch_->step]), now));
+  out.records.push_back(event("step.started", step_targets(batch_->recipe.steps[batch_->step]), now));
 }
 
 json Production::complete_step(wall_time now) {
   const RecipeStep& s = batch_->recipe.steps[batch_->step];
   StepRun& run = batch_->run;
-  json rec = targets(s);
+  json rec = step_targets(s);
   rec.erase("step");
   json step{{"no", batch_->step + 1}, {"name", s.name}};
   step.update(rec);
@@ -442,7 +410,7 @@ json Production::context_payload() const {
   add_context(c, ctx_);
   if (batch_ && batch_->step < batch_->recipe.steps.size()) {
     c["steps"] = batch_->recipe.steps.size();
-    c["targets"] = targets(batch_->recipe.steps[batch_->step]);
+    c["targets"] = step_targets(batch_->recipe.steps[batch_->step]);
     c["step_started"] = format_ts(batch_->run.started);
   }
   if (wo_) {
@@ -452,74 +420,6 @@ json Production::context_payload() const {
     if (wo_->downtime_since) c["downtime_since"] = format_ts(*wo_->downtime_since);
   }
   return c;
-}
-
-// ---- persistence
-
-std::string Production::save() const {
-  json doc{{"version", 1}, {"mode", mode_ == Mode::process ? "process" : "discrete"}, {"operator", ctx_.operator_id}};
-  if (batch_) {
-    const StepRun& r = batch_->run;
-    json run{{"started", to_ms(r.started)}, {"unit", r.unit}, {"lots", r.lots}, {"sum", r.sum}, {"count", r.count},
-             {"in_range_s", r.in_range_s}, {"excursions", r.excursions}};
-    if (r.last_stable) run["last_stable"] = *r.last_stable;
-    if (r.min) run["min"] = *r.min;
-    if (r.max) run["max"] = *r.max;
-    // last_ts is not saved: time while the daemon was down is not known to be in range.
-    doc["batch"] = {{"id", batch_->id}, {"recipe", recipe_to_json(batch_->recipe)}, {"started", to_ms(batch_->started)},
-                    {"step", batch_->step}, {"completed", batch_->completed}, {"run", run}};
-  }
-  if (wo_) {
-    json wo{{"id", wo_->id}, {"started", to_ms(wo_->started)}, {"units", wo_->units}, {"rejected", wo_->rejected},
-            {"serials", wo_->serials}, {"latest_rejected", wo_->latest_rejected},
-            {"last_activity", to_ms(wo_->last_activity)}};
-    if (wo_->target) wo["target"] = *wo_->target;
-    if (wo_->downtime_since) wo["downtime_since"] = to_ms(*wo_->downtime_since);
-    doc["work_order"] = wo;
-  }
-  return doc.dump();
-}
-
-std::optional<std::string> Production::restore(const std::string& document) {
-  try {
-    const json doc = json::parse(document);
-    const std::string mode = doc.at("mode");
-    if (mode != (mode_ == Mode::process ? "process" : "discrete"))
-      return "the saved context is for " + mode + " mode and the station is now in the other mode: not restored";
-    ctx_.operator_id = doc.value("operator", "");
-    if (doc.contains("batch")) {
-      const json& b = doc["batch"];
-      const json& r = b.at("run");
-      Batch batch{b.at("id"), recipe_from_json(b.at("recipe")), from_ms(b.at("started")), b.at("step"), b.at("completed"), {}};
-      batch.run.started = from_ms(r.at("started"));
-      batch.run.unit = r.value("unit", "");
-      batch.run.lots = r.value("lots", std::vector<std::string>{});
-      batch.run.sum = r.value("sum", 0.0);
-      batch.run.count = r.value("count", 0L);
-      batch.run.in_range_s = r.value("in_range_s", 0.0);
-      batch.run.excursions = r.value("excursions", 0);
-      if (r.contains("last_stable")) batch.run.last_stable = r["last_stable"].get<double>();
-      if (r.contains("min")) batch.run.min = r["min"].get<double>();
-      if (r.contains("max")) batch.run.max = r["max"].get<double>();
-      batch_ = std::move(batch);
-    }
-    if (doc.contains("work_order")) {
-      const json& w = doc["work_order"];
-      WorkOrder wo{w.at("id"), std::nullopt, from_ms(w.at("started")), w.at("units"), w.at("rejected"),
-                   w.at("serials").get<std::map<std::string, std::int64_t>>(), w.value("latest_rejected", false),
-                   from_ms(w.at("last_activity")), std::nullopt};
-      if (w.contains("target")) wo.target = w["target"].get<std::int64_t>();
-      if (w.contains("downtime_since")) wo.downtime_since = from_ms(w["downtime_since"]);
-      wo_ = std::move(wo);
-    }
-  } catch (const std::exception& e) {
-    batch_.reset();
-    wo_.reset();
-    sync_context();
-    return std::string("the saved context could not be read (") + e.what() + "): starting without one";
-  }
-  sync_context();
-  return std::nullopt;
 }
 
 }  // namespace tally

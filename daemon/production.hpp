@@ -20,6 +20,10 @@ struct Outcome {
   std::vector<Record> records;   // to append, in order
 };
 
+// A step's targets as published (step.started events, B/context): step, kind, device, target/tolerance or
+// min/max/hold_s, max_s.
+json step_targets(const RecipeStep& s);
+
 class Production {
  public:
   Production(Mode mode, int downtime_s, std::vector<Recipe> recipes, const StampInfo& stamp);

@@ -1,0 +1,76 @@
+// Commands on B/cmd: parsed and dispatched here, answered after the commit that holds their effects, and recorded
+// as `command` events. Production commands go to the Production state machine, scale.tare/zero to the device.
+#include <spdlog/spdlog.h>
+
+#include "station.hpp"
+
+namespace tally {
+
+void Station::on_command(const Publisher::Command& c) {
+  json request;
+  try {
+    request = json::parse(c.payload);
+  } catch (const json::parse_error& e) {
+    return finish_command(c, nullptr, "", nullptr, false, std::string("malformed command: not JSON (") + e.what() + ")", {});
+  }
+  if (!request.is_object()) return finish_command(c, nullptr, "", nullptr, false, "malformed command: not a JSON object", {});
+  const json id = request.contains("id") ? request["id"] : json(nullptr);
+  if (!request.contains("cmd") || !request["cmd"].is_string())
+    return finish_command(c, id, "", nullptr, false, "malformed command: \"cmd\" (a string) is missing", {});
+  const std::string cmd = request["cmd"];
+  json args = request;
+  args.erase("id");
+  args.erase("cmd");
+
+  if (Production::handles(cmd)) {
+    Outcome o = production_.handle(cmd, args, "mqtt", std::chrono::system_clock::now());
+    apply(o);
+    return finish_command(c, id, cmd, args, o.ok, o.error, o.reply);
+  }
+  if (cmd == "scale.tare" || cmd == "scale.zero") return device_command(c, id, cmd, args);
+  if (cmd == "status") {
+    json devices = json::object();
+    for (const auto& d : devices_) devices[d->config().name] = json::parse(device_state_payload(*d));
+    return finish_command(c, id, cmd, args, true, "",
+                          {{"status", status_json(true)}, {"context", production_.context_payload()}, {"devices", devices}});
+  }
+  if (cmd == "alarm.ack") {
+    const std::string alarm = args.value("alarm", "");
+    return finish_command(c, id, cmd, args, false, "no active alarm \"" + alarm + "\"", {});
+  }
+  finish_command(c, id, cmd, args, false, "unknown command \"" + cmd + "\"", {});
+}
+
+void Station::device_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args) {
+  const std::string name = args.contains("device") && args["device"].is_string() ? args["device"].get<std::string>() : "";
+  if (name.empty()) return finish_command(c, id, cmd, args, false, cmd + " needs \"device\"", {});
+  for (auto& d : devices_) {
+    if (d->config().name != name) continue;
+    // The answer comes later, from the device: the reply and the command event wait for it.
+    d->command(cmd == "scale.tare" ? "tare" : "zero", [this, c, id, cmd, args, name](bool ok, std::string detail) {
+      json reply{{"device", name}};
+      if (ok && !detail.empty()) reply["detail"] = detail;
+      finish_command(c, id, cmd, args, ok, ok ? "" : detail, reply);
+    });
+    return;
+  }
+  finish_command(c, id, cmd, args, false, "unknown device \"" + name + "\"", {});
+}
+
+void Station::finish_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args,
+                             bool ok, const std::string& error, const json& reply) {
+  json answer{{"id", id}, {"ok", ok}};
+  if (ok) {
+    for (const auto& [key, value] : reply.items()) answer[key] = value;
+  } else {
+    answer["error"] = error;
+  }
+  pending_replies_.emplace_back(c, answer.dump());
+  json fields{{"id", id}, {"cmd", cmd}, {"source", "mqtt"}, {"ok", ok}};
+  if (args.is_object() && !args.empty()) fields["args"] = args;
+  if (!ok) fields["error"] = error;
+  emit_event("command", fields);
+  if (!ok) spdlog::info("command {} refused: {}", cmd.empty() ? "(malformed)" : cmd, error);
+}
+
+}  // namespace tally
