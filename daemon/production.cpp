@@ -151,9 +151,13 @@ json Production::complete_step(wall_time now) {
   step["duration_s"] = seconds_between(run.started, now);
   bool ok = true;
   if (s.kind == StepKind::weigh) {
-    step["amount"] = run.last_stable ? json(*run.last_stable) : json(nullptr);
+    // The last stable weight; a scale that never says "stable" (Adam's plain format) gives its last weight, and
+    // the record says it was not confirmed stable.
+    const auto amount = run.last_stable ? run.last_stable : run.last_value;
+    step["amount"] = amount ? json(*amount) : json(nullptr);
+    if (amount) step["amount_stable"] = run.last_stable.has_value();
     if (!run.unit.empty()) step["unit"] = run.unit;
-    ok = run.last_stable && std::fabs(*run.last_stable - s.target) <= s.tolerance;
+    ok = amount && std::fabs(*amount - s.target) <= s.tolerance;
     step["within_tolerance"] = ok;
   } else if (s.kind == StepKind::hold) {
     if (run.last_ts && run.last_in_range) run.in_range_s += std::max(0.0, seconds_between(*run.last_ts, now));
@@ -254,10 +258,9 @@ bool Production::observe(const std::string& device, const Reading& r) {
   const double v = *r.value;
   if (s.kind == StepKind::weigh) {
     // Devices without a stability flag (an indicator on serial-line) count every reading as settled.
-    if (r.stable.value_or(true)) {
-      run.last_stable = v;
-      run.unit = r.unit;
-    }
+    run.last_value = v;
+    run.unit = r.unit;
+    if (r.stable.value_or(true)) run.last_stable = v;
   } else if (s.kind == StepKind::hold) {
     const bool in_range = v >= s.min && v <= s.max;
     // Time between two readings counts as in range when the earlier one was; a gap (restart) counts nothing.

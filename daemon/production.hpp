@@ -55,7 +55,8 @@ class Production {
  private:
   struct StepRun {
     wall_time started{};
-    std::optional<double> last_stable;  // weigh
+    std::optional<double> last_stable;  // weigh: the last reading the scale called stable
+    std::optional<double> last_value;   // weigh: the last reading at all (scales that never say "stable")
     std::string unit;
     std::vector<std::string> lots;
     // hold

@@ -49,6 +49,7 @@ std::string Production::save() const {
     json run{{"started", to_ms(r.started)}, {"unit", r.unit}, {"lots", r.lots}, {"sum", r.sum}, {"count", r.count},
              {"in_range_s", r.in_range_s}, {"excursions", r.excursions}};
     if (r.last_stable) run["last_stable"] = *r.last_stable;
+    if (r.last_value) run["last_value"] = *r.last_value;
     if (r.min) run["min"] = *r.min;
     if (r.max) run["max"] = *r.max;
     // last_ts is not saved: time while the daemon was down is not known to be in range.
@@ -85,6 +86,7 @@ std::optional<std::string> Production::restore(const std::string& document) {
       batch.run.in_range_s = r.value("in_range_s", 0.0);
       batch.run.excursions = r.value("excursions", 0);
       if (r.contains("last_stable")) batch.run.last_stable = r["last_stable"].get<double>();
+      if (r.contains("last_value")) batch.run.last_value = r["last_value"].get<double>();
       if (r.contains("min")) batch.run.min = r["min"].get<double>();
       if (r.contains("max")) batch.run.max = r["max"].get<double>();
       batch_ = std::move(batch);

@@ -169,6 +169,23 @@ TEST_CASE("a whole batch: weigh amounts, a hold's time in range, lots, and the b
   CHECK(s.p.context().operator_id == "ana");
 }
 
+TEST_CASE("a weigh step on a scale that never says stable takes its last weight, marked unconfirmed") {
+  Station s(Mode::process);
+  REQUIRE(s.cmd("batch.start", {{"batch", "B-3"}, {"recipe", "lavender-soap"}}).ok);
+  s.p.observe("bench-scale", weight(3190, false, t0 + 1s));
+  s.p.observe("bench-scale", weight(3205, false, t0 + 2s));
+  auto o = s.cmd("step.next", {}, t0 + 3s);
+  CHECK(o.records[0].body["amount"] == 3205.0);
+  CHECK(o.records[0].body["amount_stable"] == false);
+  CHECK(o.records[0].body["within_tolerance"] == true);
+  // A stable weight, when there is one, wins over later moving ones.
+  s.p.observe("bench-scale", weight(1100, true, t0 + 4s));
+  s.p.observe("bench-scale", weight(1500, false, t0 + 5s));
+  o = s.cmd("step.next", {}, t0 + 6s);
+  CHECK(o.records[0].body["amount"] == 1100.0);
+  CHECK(o.records[0].body["amount_stable"] == true);
+}
+
 TEST_CASE("batch.end ends early as aborted and records the interrupted step") {
   Station s(Mode::process);
   REQUIRE(s.cmd("batch.start", {{"batch", "B-8"}, {"recipe", "lavender-soap"}}).ok);
