@@ -125,7 +125,7 @@ TEST_CASE("a broker outage loses nothing: every record arrives, in seq order, wi
 
   broker.stop();
   for (int i = 101; i <= 600; ++i) pty.write(line(i));
-  REQUIRE(pty.wait_drained());  // tallyd has read (and so buffered) every line while the broker was away
+  REQUIRE(pty.wait_drained(30s));  // tallyd has read (and so buffered) every line while the broker was away
   broker.start();
 
   REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 600); }, 30s));
@@ -192,7 +192,7 @@ TEST_CASE("noise and an unplugged port do not stop tallyd, and the port is reope
   REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 19.5); }));
   CHECK(records(sub.messages(), base + "/readings/").size() == 1);
 
-  REQUIRE(pty.wait_drained());
+  REQUIRE(pty.wait_drained(30s));
   pty.unplug();
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.offline").empty(); }));
   const auto offline = events(sub.messages(), "device.offline")[0];
@@ -272,10 +272,10 @@ TEST_CASE("a full buffer drops the oldest readings only and announces every gap 
   config.replace(config.find("[buffer]\n"), 9, "[buffer]\nmax_mb = 0.1\n");
   Daemon tallyd(dir, config);
   tallyd.start();
-  REQUIRE(wait_until([&] { return tallyd.log().find("device kettle: online") != std::string::npos; }));
+  REQUIRE(wait_until([&] { return tallyd.log().find("device kettle: online") != std::string::npos; }, 30s));
   for (int i = 1; i <= 3000; ++i) pty.write(line(i));
-  REQUIRE(pty.wait_drained());
-  REQUIRE(wait_until([&] { return tallyd.log().find("buffer: full") != std::string::npos; }));
+  REQUIRE(pty.wait_drained(30s));
+  REQUIRE(wait_until([&] { return tallyd.log().find("buffer: full") != std::string::npos; }, 30s));
   broker.start();
   REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 3000); }, 30s));
 
