@@ -52,6 +52,7 @@ struct Options {
   std::string out = "benchmarks.json";
   std::string work_dir;  // default: a new directory under /var/tmp (a disk, so /proc/PID/io write_bytes counts)
   int devices = 4;
+  std::vector<double> latency_rates = {10, 100, 1000};
   double ceiling_s = 10, saturation_s = 10, latency_s = 30, idle_s = 60, disk_s = 60;
   std::int64_t backlog = 1'000'000;
   double backlog_rate = 50'000;  // readings/s while buffering the backlog; 0 = as fast as the ptys take them
@@ -81,6 +82,7 @@ void usage(std::FILE* to) {
                "  --ceiling-s S         each plain-Paho ceiling run: 4 (quick: 2), interleaved (default 10; quick 5)\n"
                "  --saturation-s S      each tallyd saturation run: 3 (quick: 1) (default 10; quick 5)\n"
                "  --latency-s S         each of 10, 100 and 1000 readings/s (default 30; quick 6)\n"
+               "  --latency-rates LIST  readings/s for the latency runs (default 10,100,1000)\n"
                "  --idle-s S            idle CPU and wake-ups (default 60; quick 10)\n"
                "  --disk-s S            20 readings/s, each of sync normal and full (default 60; quick 15)\n"
                "  --backlog N           records buffered while the broker is down (default 1000000; quick 50000)\n"
@@ -146,6 +148,11 @@ Options parse(int argc, char** argv) {
       o.disk_s = std::stod(value());
     } else if (a == "--backlog") {
       o.backlog = std::max<std::int64_t>(1000, std::stoll(value()));
+    } else if (a == "--latency-rates") {
+      o.latency_rates.clear();
+      std::stringstream list(value());
+      std::string r;
+      while (std::getline(list, r, ',')) o.latency_rates.push_back(std::stod(r));
     } else if (a == "--backlog-rate") {
       o.backlog_rate = std::stod(value());
     } else if (a == "--burst") {
@@ -395,7 +402,9 @@ std::int64_t Bench::capacity() const {
   // Counters for every phase: latency (1110/s), throughput (ceiling x2 budget + saturation offered), disk,
   // startup trickles, backlog.
   std::int64_t c = 0;
-  c += static_cast<std::int64_t>(1110 * opt_.latency_s) + 1000;
+  double rates = 0;
+  for (double r : opt_.latency_rates) rates += r;
+  c += static_cast<std::int64_t>(rates * opt_.latency_s) + 1000;
   c += static_cast<std::int64_t>(4 * (opt_.ceiling_s * 60'000 + 1000));
   c += static_cast<std::int64_t>(3 * (opt_.saturation_s * 60'000 + 1000));
   c += opt_.burst + 1000;
@@ -526,7 +535,7 @@ void Bench::phase_latency_memory(Instance& in) {
   Feeder feeder(*rec_, in.masters());
   json rows = json::array();
   std::int64_t sampled_max_rss = 0;
-  for (double rate : {10.0, 100.0, 1000.0}) {
+  for (double rate : opt_.latency_rates) {
     say("latency: %.0f readings/s for %.0f s", rate, opt_.latency_s);
     std::atomic<bool> done{false};
     std::int64_t max_rss = 0;
@@ -1110,7 +1119,9 @@ void Bench::summarise() {
   target("memory_steady", "peak resident memory < 10 MB in steady state with four devices",
          get({"memory_steady", "vm_hwm_kb"}).is_number() ? json(get({"memory_steady", "vm_hwm_kb"}).get<double>() / 1024) : json(nullptr),
          "MiB", 10, true, "VmHWM after the latency runs");
-  target("memory_drain", "peak resident memory < 16 MB while draining a 1,000,000-record backlog",
+  const std::string drain_text = "peak resident memory < 16 MB while draining a 1,000,000-record backlog" +
+                                 (opt_.backlog == 1'000'000 ? std::string() : " (this run: " + std::to_string(opt_.backlog) + " records)");
+  target("memory_drain", drain_text.c_str(),
          get({"backlog", "drain_vm_hwm_kb"}).is_number() ? json(get({"backlog", "drain_vm_hwm_kb"}).get<double>() / 1024) : json(nullptr),
          "MiB", 16, true, "VmHWM, reset when the broker comes back");
   target("idle_cpu", "idle CPU < 0.1 % of one core", get({"idle", "cpu_percent_of_one_core"}), "%", 0.1, true,
@@ -1190,6 +1201,13 @@ void Bench::print_table() const {
   if (out_.contains("startup"))
     t << "| start-up to first published record (median / max) | " << v(out_, {"startup", "first_record_median_s"})
       << " / " << v(out_, {"startup", "first_record_max_s"}) << " s |\n";
+  if (out_.contains("disk_alternatives")) {
+    t << "\n| buffer write policy (replayed, 20 records/s) | page | sync | written B/record | B per payload B |\n"
+      << "|---|---|---|---|---|\n";
+    for (const auto& r : out_["disk_alternatives"]["results"])
+      t << "| " << v(r, {"policy"}) << " | " << v(r, {"page_size"}) << " | " << v(r, {"sync"}) << " | "
+        << v(r, {"write_bytes_per_record"}) << " | " << v(r, {"write_bytes_per_payload_byte"}) << " |\n";
+  }
   t << "\n| target | value | met |\n|---|---|---|\n";
   if (out_.contains("targets"))
     for (const auto& g : out_["targets"]) {
