@@ -30,30 +30,27 @@ itimerspec to_itimerspec(std::chrono::milliseconds first, std::chrono::milliseco
 Timer::Timer(EventLoop& loop, std::function<void()> on_expiry)
     : loop_(&loop),
       fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
-      on_expiry_(std::make_unique<std::function<void()>>(std::move(on_expiry))) {
+      state_(std::make_unique<State>(State{std::move(on_expiry)})) {
   if (!fd_) fail("timerfd_create");
-  auto* callback = on_expiry_.get();  // stable across moves of the Timer
+  State* state = state_.get();
   const int fd = fd_.get();
-  loop.watch(fd, [fd, callback](std::uint32_t) {
+  loop.watch(fd, [fd, state](std::uint32_t) {
     std::uint64_t expirations = 0;
     if (::read(fd, &expirations, sizeof expirations) != sizeof expirations) return;  // raced with a re-arm
-    (*callback)();
+    if (!state->periodic) state->armed = false;
+    state->on_expiry();
   });
 }
 
 Timer::Timer(Timer&& other) noexcept
-    : loop_(std::exchange(other.loop_, nullptr)),
-      fd_(std::move(other.fd_)),
-      on_expiry_(std::move(other.on_expiry_)),
-      armed_(other.armed_) {}
+    : loop_(std::exchange(other.loop_, nullptr)), fd_(std::move(other.fd_)), state_(std::move(other.state_)) {}
 
 Timer& Timer::operator=(Timer&& other) noexcept {
   if (this != &other) {
     release();
     loop_ = std::exchange(other.loop_, nullptr);
     fd_ = std::move(other.fd_);
-    on_expiry_ = std::move(other.on_expiry_);
-    armed_ = other.armed_;
+    state_ = std::move(other.state_);
   }
   return *this;
 }
@@ -69,14 +66,15 @@ void Timer::release() noexcept {
 void Timer::arm(std::chrono::milliseconds first, std::chrono::milliseconds interval) {
   const auto spec = to_itimerspec(first, interval);
   if (::timerfd_settime(fd_.get(), 0, &spec, nullptr) != 0) fail("timerfd_settime");
-  armed_ = true;
+  state_->armed = true;
+  state_->periodic = interval.count() > 0;
 }
 
 void Timer::disarm() {
   if (!fd_) return;
   const itimerspec zero{};
   ::timerfd_settime(fd_.get(), 0, &zero, nullptr);
-  armed_ = false;
+  state_->armed = false;
 }
 
 // ---- EventLoop

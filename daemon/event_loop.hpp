@@ -26,14 +26,19 @@ class Timer {
   ~Timer();
   void arm(std::chrono::milliseconds first, std::chrono::milliseconds interval = std::chrono::milliseconds{0});
   void disarm();
-  bool armed() const { return armed_; }
+  bool armed() const { return state_ && state_->armed; }  // false again once a one-shot timer has fired
 
  private:
   void release() noexcept;
+  // On the heap so the loop's handler can reach it wherever the Timer is moved.
+  struct State {
+    std::function<void()> on_expiry;
+    bool armed = false;
+    bool periodic = false;
+  };
   EventLoop* loop_ = nullptr;
   unique_fd fd_;
-  std::unique_ptr<std::function<void()>> on_expiry_;
-  bool armed_ = false;
+  std::unique_ptr<State> state_;
 };
 
 class EventLoop {

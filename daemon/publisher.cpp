@@ -71,7 +71,12 @@ Publisher::Publisher(const MqttConfig& mqtt, std::string base_topic, std::string
       client_(paho_url(mqtt.url), mqtt.client_id,
               mqtt::create_options(mqtt.version == 5 ? MQTTVERSION_5 : MQTTVERSION_DEFAULT)),
       options_(make_options(mqtt, base_ + "/status", will_payload)),
-      reconnect_timer_(loop, [this] { connect_now(); }) {
+      reconnect_timer_(loop, [this] { connect_now(); }),
+      retry_timer_(loop, [this] {
+        if (retry_from_ > 0 && connected_) cursor_ = std::min(cursor_, retry_from_ - 1);
+        retry_from_ = 0;
+        pump();
+      }) {
   connect_listener_ = std::make_unique<Listener>([this](const mqtt::token& t, bool ok) {
     const std::string why = ok ? "" : "rc " + std::to_string(t.get_return_code());
     loop_.post([this, ok, why] { on_connect_result(ok, why); });
@@ -145,6 +150,7 @@ void Publisher::on_connect_result(bool ok, const std::string& why) {
   backoff_ = std::chrono::milliseconds(500);
   ++epoch_;
   cursor_ = 0;  // resend everything unacknowledged, oldest first
+  retry_from_ = 0;
   inflight_.clear();
   try {
     client_.subscribe(base_ + "/cmd", 1);  // not waited on: a lost subscription shows as a reconnect
@@ -170,8 +176,12 @@ void Publisher::on_delivery(Seq seq, std::uint64_t epoch, bool ok, int rc) {
     buffer_.acknowledge(seq);  // a PUBACK is a PUBACK, whichever connection carried it
     return;
   }
-  // Failed deliveries stay in the buffer and are resent, oldest first, after the next (re)connect.
-  spdlog::debug("mqtt: delivery of seq {} failed (rc {}); kept for resend", seq, rc);
+  // The record stays in the buffer. After a connection loss the reconnect resends it anyway; while still
+  // connected, send again from it in a second (later records go again too: consumers deduplicate on seq).
+  if (epoch != epoch_ || !connected_) return;
+  spdlog::warn("mqtt: delivery of seq {} failed (rc {}) while connected; resending from it in 1 s", seq, rc);
+  retry_from_ = retry_from_ == 0 ? seq : std::min(retry_from_, seq);
+  if (!retry_timer_.armed()) retry_timer_.arm(std::chrono::seconds(1));
 }
 
 void Publisher::pump() {

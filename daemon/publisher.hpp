@@ -72,6 +72,10 @@ class Publisher {
   mqtt::connect_options options_;
   std::unique_ptr<Listener> connect_listener_, publish_listener_;
   Timer reconnect_timer_;
+  // A delivery that fails while connected (the broker refused it, Paho gave up) is retried from its seq after a
+  // pause: not at once, so a record the broker keeps refusing cannot spin the loop.
+  Timer retry_timer_;
+  Seq retry_from_ = 0;  // lowest failed seq waiting for the retry timer; 0 = none
   std::chrono::milliseconds backoff_{500};
   bool connected_ = false, connecting_ = false, stopped_ = false;
   std::uint64_t epoch_ = 0;       // bumps on every new connection; stale deliveries are recognised by it

@@ -287,6 +287,11 @@ TEST_CASE("scale.tare and scale.zero over MQTT, for every protocol, accepted and
 
   // Every command is also an event in the record stream.
   // (the reply may overtake the event: the record stream is published on its own)
-  CHECK(sub.wait_for([&](const auto& all) { return events(all, "command").size() >= 2 * protocols.size() + 4; }));
+  const bool all_recorded =
+      sub.wait_for([&](const auto& all) { return events(all, "command").size() >= 2 * protocols.size() + 4; });
+  std::string recorded;
+  for (const auto& e : events(sub.messages(), "command")) recorded += e.value("id", json("?")).dump() + " ";
+  INFO("command events: " << recorded);
+  CHECK(all_recorded);
   CHECK(tallyd.process->running());
 }
