@@ -11,6 +11,7 @@
 #include "errors.hpp"
 #include "scale_serial/units.hpp"
 #include "serial/line_splitter.hpp"
+#include "serial/read_lines.hpp"
 #include "table_reader.hpp"
 
 namespace tally::scale_serial {
@@ -74,24 +75,13 @@ class ScaleSerial final : public Driver {
   bool confirms_online() const noexcept override { return true; }
 
   void collect(ReadingSink& sink) override {
-    char buf[1024];
-    for (;;) {
-      const ssize_t n = ::read(port_.get(), buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      if (n < 0) throw_from_errno("read " + s_.serial.port);
-      // A tty read of 0 bytes on a non-blocking fd means hang-up: the adapter was pulled or the pty closed.
-      if (n == 0) throw device_error(ENODEV, "read " + s_.serial.port + ": hang-up");
-      const auto ts = std::chrono::system_clock::now();
-      const auto overlong_before = splitter_.overlong();
-      lines_.clear();
-      splitter_.feed({buf, static_cast<std::size_t>(n)}, lines_);
-      for (auto i = overlong_before; i < splitter_.overlong(); ++i) {
-        ++noise_;
-        sink.dropped("line too long");
-      }
-      for (const auto& line : lines_) handle(p_.parse(line), ts, sink);
-    }
+    read_lines(
+        port_.get(), s_.serial.port, splitter_,
+        [&](std::string_view line, wall_time ts) { handle(p_.parse(line), ts, sink); },
+        [&] {
+          ++noise_;
+          sink.dropped("line too long");
+        });
     const auto now = clock::now();
     check_silence(now);
     if (polled()) pump(now);
@@ -302,7 +292,6 @@ class ScaleSerial final : public Driver {
   const ProtocolInfo& p_;
   unique_fd port_;
   LineSplitter splitter_;
-  std::vector<std::string> lines_;
   std::optional<Inflight> inflight_;
   std::optional<Command> command_;
   clock::time_point last_answer_{}, next_poll_{};

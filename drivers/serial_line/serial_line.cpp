@@ -7,6 +7,7 @@
 
 #include "errors.hpp"
 #include "serial/line_splitter.hpp"
+#include "serial/read_lines.hpp"
 #include "serial/serial_port.hpp"
 #include "table_reader.hpp"
 
@@ -46,40 +47,23 @@ class SerialLine final : public Driver {
   int fd() const noexcept override { return port_.get(); }
 
   void collect(ReadingSink& sink) override {
-    char buf[1024];
-    for (;;) {
-      const ssize_t n = ::read(port_.get(), buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-      if (n < 0) throw_from_errno("read " + s_.serial.port);
-      // A tty read of 0 bytes on a non-blocking fd means hang-up: the adapter was pulled or the pty closed.
-      if (n == 0) throw device_error(ENODEV, "read " + s_.serial.port + ": hang-up");
-      const auto ts = std::chrono::system_clock::now();
-      const auto overlong_before = splitter_.overlong();
-      lines_.clear();
-      splitter_.feed({buf, static_cast<std::size_t>(n)}, lines_);
-      for (auto i = overlong_before; i < splitter_.overlong(); ++i) sink.dropped("line too long");
-      for (const auto& line : lines_) {
-        if (!printable_line(line)) {
-          sink.dropped("noise");
-          continue;
-        }
-        const auto value = parse_value(line, pattern_ ? &*pattern_ : nullptr);
-        if (!value) {
-          sink.dropped("no value in line");
-          continue;
-        }
-        sink.reading(Reading::measured(s_.quantity, *value, s_.unit, ts));
-      }
-    }
+    read_lines(
+        port_.get(), s_.serial.port, splitter_,
+        [&](std::string_view line, wall_time ts) {
+          if (!printable_line(line)) return sink.dropped("noise");
+          const auto value = parse_value(line, pattern_ ? &*pattern_ : nullptr);
+          if (!value) return sink.dropped("no value in line");
+          sink.reading(Reading::measured(s_.quantity, *value, s_.unit, ts));
+        },
+        [&] { sink.dropped("line too long"); });
   }
+
 
  private:
   Settings s_;
   std::optional<std::regex> pattern_;
   unique_fd port_;
   LineSplitter splitter_;
-  std::vector<std::string> lines_;
 };
 
 }  // namespace
