@@ -63,6 +63,7 @@ struct Options {
   bool keep = false;
   double timeout_s = 1800;
   std::string log_level = "info";
+  std::string commit;  // what the measured tallyd was built from, when not this source tree
 };
 
 const std::vector<std::string> kPhases = {"latency", "idle", "throughput", "disk", "startup", "burst", "backlog"};
@@ -93,6 +94,7 @@ void usage(std::FILE* to) {
                "  --only LIST           comma-separated phases: latency,idle,throughput,disk,startup,burst,backlog\n"
                "  --log-level L         tallyd's log level (default info)\n"
                "  --timeout-s S         give up after S seconds (default 1800)\n"
+               "  --commit TEXT         the commit tallyd was built from (default: git describe of this tree)\n"
                "  --keep                keep the work directory\n");
 }
 
@@ -175,6 +177,8 @@ Options parse(int argc, char** argv) {
       o.log_level = value();
     } else if (a == "--timeout-s") {
       o.timeout_s = std::stod(value());
+    } else if (a == "--commit") {
+      o.commit = value();
     } else if (a == "--keep") {
       o.keep = true;
     } else {
@@ -485,7 +489,8 @@ void Bench::machine_info() {
   out_["machine"] = m;
   json v;
   v["tallyd"] = run_capture(opt_.tallyd + " --version 2>&1");
-  v["tally_commit"] = run_capture("git -C " TALLY_SOURCE_DIR " describe --always --dirty 2>/dev/null");
+  v["tally_commit"] = !opt_.commit.empty() ? opt_.commit
+                                            : run_capture("git -C " TALLY_SOURCE_DIR " describe --always --dirty 2>/dev/null");
   v["mosquitto"] = run_capture(opt_.mosquitto + " -h 2>&1 | head -1");
   v["paho_mqtt_cpp"] = run_capture("dpkg-query -W -f '${Version}' libpaho-mqttpp3-1 2>/dev/null");
   v["paho_mqtt_c"] = run_capture("dpkg-query -W -f '${Version}' libpaho-mqtt1.3 2>/dev/null");

@@ -98,6 +98,8 @@ struct Config {
   int payload = 155;
   double ack_ms = 1;
   bool realtime = false;
+  bool bound = false;      // after each commit, PRAGMA page_count + freelist_count (tallyd's max_mb check)
+  bool exclusive = false;  // PRAGMA locking_mode=EXCLUSIVE (no per-transaction fcntl locks, no -shm file)
   std::string dir;
 };
 
@@ -223,6 +225,7 @@ json run(const Config& c) {
   check(db, sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr),
         "open");
   exec(db, "PRAGMA page_size=" + std::to_string(c.page_size));
+  if (c.exclusive) exec(db, "PRAGMA locking_mode=EXCLUSIVE");
   exec(db, "PRAGMA journal_mode=WAL");
   exec(db, c.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   exec(db,
@@ -237,6 +240,7 @@ json run(const Config& c) {
     Stmt insert(db, "INSERT INTO records(seq, kind, topic, payload) VALUES (?1, 0, 'readings/d0', ?2)");
     Stmt del(db, "DELETE FROM records WHERE seq = ?1");
     Stmt meta(db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_seq', ?1)");
+    Stmt page_count(db, "PRAGMA page_count"), freelist_count(db, "PRAGMA freelist_count");
     // tallyd's payload shape, padded to the measured size
     auto payload = [&](long long seq) {
       std::string p = "{\"seq\":" + std::to_string(seq) +
@@ -272,12 +276,18 @@ json run(const Config& c) {
         meta.run();
       }
       commit.run();
+      if (c.bound) {
+        page_count.run();
+        freelist_count.run();
+      }
     }
+    const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     const Io after = io_self();
     const double wb = static_cast<double>(after.write_bytes - before.write_bytes);
     json r;
     r["policy"] = c.policy + (c.param > 0 ? "-" + std::to_string(static_cast<long long>(c.param)) : "") +
-                  (c.param2 > 0 ? "/del-" + std::to_string(static_cast<long long>(c.param2)) + "s" : "");
+                  (c.param2 > 0 ? "/del-" + std::to_string(static_cast<long long>(c.param2)) + "s" : "") +
+                  (c.bound ? "+bound" : "") + (c.exclusive ? "+excl" : "");
     r["page_size"] = c.page_size;
     r["sync"] = c.sync_full ? "full" : "normal";
     r["rate_per_s"] = c.rate;
@@ -292,6 +302,7 @@ json run(const Config& c) {
         std::round(static_cast<double>(after.syscw - before.syscw) / static_cast<double>(c.records) * 100) / 100;
     r["disk_kb_per_day_at_rate"] = std::round(wb / (static_cast<double>(c.records) / c.rate) * 86400 / 1024);
     r["realtime"] = c.realtime;
+    if (!c.realtime) r["us_per_record"] = std::round(elapsed_s / static_cast<double>(c.records) * 1e6 * 10) / 10;
     sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     sqlite3_close(db);
     db = nullptr;
@@ -325,6 +336,11 @@ int main(int argc, char** argv) {
       // NAME[:PARAM][@PAGE_SIZE][/full]
       std::string spec = value();
       Config c = base;
+      for (const std::string flag : {"+bound", "+excl"})
+        if (auto at = spec.find(flag); at != std::string::npos) {
+          (flag == "+bound" ? c.bound : c.exclusive) = true;
+          spec.erase(at, flag.size());
+        }
       if (auto slash = spec.find("/full"); slash != std::string::npos) {
         c.sync_full = true;
         spec.erase(slash);
@@ -347,7 +363,8 @@ int main(int argc, char** argv) {
           "usage: tally-bench-sqlite [--rate R] [--records N] [--payload BYTES] [--dir DIR] [--realtime]\n"
           "                          [--out FILE.json] [--policy NAME[:PARAM[:PARAM2]][@PAGE_SIZE][/full]]...\n"
           "policies: per-iteration (tallyd today), ack-with-next, lazy-delete:SECONDS, append-log (not SQLite),\n"
-          "          group:MILLISECONDS[:DELETE_EVERY_SECONDS]\n"
+          "          group:MILLISECONDS[:DELETE_EVERY_SECONDS]; +bound runs tallyd's page_count/freelist_count\n"
+          "          check after each commit, +excl sets locking_mode=EXCLUSIVE\n"
           "default: a set of policies at 20 records/s, 12000 records, 155-byte payloads, in a new dir in /var/tmp\n");
       return 0;
     } else {
@@ -373,7 +390,12 @@ int main(int argc, char** argv) {
       chosen.push_back(c);
     };
     add("per-iteration", 0, 4096, false);
+    chosen.back().bound = true;
     add("per-iteration", 0, 4096, true);
+    chosen.back().bound = true;
+    add("per-iteration", 0, 4096, false);
+    add("per-iteration", 0, 4096, false);
+    chosen.back().exclusive = true;
     add("ack-with-next", 0, 4096, false);
     add("lazy-delete", 10, 4096, false);
     add("group", 100, 4096, false);
@@ -395,7 +417,7 @@ int main(int argc, char** argv) {
   }
   json results = json::array();
   std::printf("| policy | page | sync | txn/s | payload B | written B/record | B per payload B | wchar B/record | "
-              "MB/day |\n|---|---|---|---|---|---|---|---|---|\n");
+              "MB/day | us/record |\n|---|---|---|---|---|---|---|---|---|---|\n");
   for (auto& c : chosen) {
     for (auto& d : chosen) d.dir = base.dir;
     c.dir = base.dir;
@@ -406,11 +428,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s\n", c.policy.c_str(), e.what());
       return 1;
     }
-    std::printf("| %s | %d | %s | %.1f | %.0f | %.0f | %.2f | %.0f | %.1f |\n", r["policy"].get<std::string>().c_str(),
+    std::printf("| %s | %d | %s | %.1f | %.0f | %.0f | %.2f | %.0f | %.1f | %s |\n", r["policy"].get<std::string>().c_str(),
                 c.page_size, c.sync_full ? "full" : "normal", r["transactions_per_s"].get<double>(),
                 r["payload_bytes_per_record"].get<double>(), r["write_bytes_per_record"].get<double>(),
                 r["write_bytes_per_payload_byte"].get<double>(), r["wchar_per_record"].get<double>(),
-                r["disk_kb_per_day_at_rate"].get<double>() / 1024);
+                r["disk_kb_per_day_at_rate"].get<double>() / 1024,
+                r.contains("us_per_record") ? r["us_per_record"].dump().c_str() : "-");
     std::fflush(stdout);
     results.push_back(r);
   }
