@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -255,9 +256,12 @@ json run(const Config& c) {
     const Io before = io_self();
     const auto t_start = std::chrono::steady_clock::now();
     long long max_seq = 0, payload_bytes = 0;
+    std::vector<double> txn_us;  // how long each transaction took: the automatic checkpoints stand out
+    txn_us.reserve(txns.size());
     for (const auto& t : txns) {
       if (c.realtime)
         std::this_thread::sleep_until(t_start + std::chrono::microseconds(static_cast<long long>(t.t_ms * 1000)));
+      const auto t0 = std::chrono::steady_clock::now();
       begin.run();
       for (long long s = t.ins_from; s < t.ins_to; ++s) {
         const std::string p = payload(s + 1);
@@ -280,6 +284,7 @@ json run(const Config& c) {
         page_count.run();
         freelist_count.run();
       }
+      txn_us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
     }
     const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     const Io after = io_self();
@@ -303,6 +308,11 @@ json run(const Config& c) {
     r["disk_kb_per_day_at_rate"] = std::round(wb / (static_cast<double>(c.records) / c.rate) * 86400 / 1024);
     r["realtime"] = c.realtime;
     if (!c.realtime) r["us_per_record"] = std::round(elapsed_s / static_cast<double>(c.records) * 1e6 * 10) / 10;
+    std::sort(txn_us.begin(), txn_us.end());
+    auto pct = [&](double p) { return std::round(txn_us[std::min(txn_us.size() - 1, static_cast<std::size_t>(p / 100 * static_cast<double>(txn_us.size())))]); };
+    r["transaction_us_p50"] = pct(50);
+    r["transaction_us_p99"] = pct(99);
+    r["transaction_us_max"] = std::round(txn_us.back());
     sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     sqlite3_close(db);
     db = nullptr;
@@ -417,7 +427,7 @@ int main(int argc, char** argv) {
   }
   json results = json::array();
   std::printf("| policy | page | sync | txn/s | payload B | written B/record | B per payload B | wchar B/record | "
-              "MB/day | us/record |\n|---|---|---|---|---|---|---|---|---|---|\n");
+              "MB/day | us/record | txn us p50 / p99 / max |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (auto& c : chosen) {
     for (auto& d : chosen) d.dir = base.dir;
     c.dir = base.dir;
@@ -428,12 +438,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s\n", c.policy.c_str(), e.what());
       return 1;
     }
-    std::printf("| %s | %d | %s | %.1f | %.0f | %.0f | %.2f | %.0f | %.1f | %s |\n", r["policy"].get<std::string>().c_str(),
+    std::printf("| %s | %d | %s | %.1f | %.0f | %.0f | %.2f | %.0f | %.1f | %s | %s |\n", r["policy"].get<std::string>().c_str(),
                 c.page_size, c.sync_full ? "full" : "normal", r["transactions_per_s"].get<double>(),
                 r["payload_bytes_per_record"].get<double>(), r["write_bytes_per_record"].get<double>(),
                 r["write_bytes_per_payload_byte"].get<double>(), r["wchar_per_record"].get<double>(),
                 r["disk_kb_per_day_at_rate"].get<double>() / 1024,
-                r.contains("us_per_record") ? r["us_per_record"].dump().c_str() : "-");
+                r.contains("us_per_record") ? r["us_per_record"].dump().c_str() : "-",
+                r.contains("transaction_us_p50")
+                    ? (r["transaction_us_p50"].dump() + " / " + r["transaction_us_p99"].dump() + " / " + r["transaction_us_max"].dump()).c_str()
+                    : "-");
     std::fflush(stdout);
     results.push_back(r);
   }
