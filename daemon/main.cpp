@@ -1,6 +1,6 @@
 // tallyd: the shop-floor data collection daemon. See shared/PRODUCT.md for the contract and docs/ for the design.
 #include <signal.h>
-#include <systemd/sd-daemon.h>
+#include <MQTTAsync.h>
 
 #include <cstdio>
 #include <cstring>
@@ -13,6 +13,7 @@
 #include "errors.hpp"
 #include "event_loop.hpp"
 #include "logging.hpp"
+#include "sd_notify.hpp"
 #include "station.hpp"
 #include "version.hpp"
 
@@ -104,25 +105,34 @@ int main(int argc, char** argv) {
   }
 
   tally::setup_logging(options.level);
+  // Paho C initialises OpenSSL at its first client unless told not to: 1.3 MB of libcrypto pages for nothing when
+  // the broker is plain TCP. With TLS, OpenSSL 3 initialises itself when the first TLS context is made.
+  MQTTAsync_init_options paho_init = MQTTAsync_init_options_initializer;
+  paho_init.do_openssl_init = config.mqtt.tls() ? 1 : 0;
+  MQTTAsync_global_init(&paho_init);
   try {
     tally::EventLoop loop;
     tally::Station station(std::move(config), loop);
     std::string stop_reason;
     loop.on_signals({SIGTERM, SIGINT, SIGHUP}, [&](int sig) {
       if (sig == SIGHUP) {
-        sd_notify(0, "RELOADING=1");
+        tally::sd_notify("RELOADING=1");
         station.reload();
-        sd_notify(0, "READY=1");
+        tally::sd_notify("READY=1");
         return;
       }
       stop_reason = sig == SIGTERM ? "SIGTERM" : "SIGINT";
       loop.stop();
     });
     station.start();
-    sd_notify(0, "READY=1");
+    tally::sd_notify("READY=1");
     loop.run();
-    sd_notify(0, "STOPPING=1");
-    station.shutdown(stop_reason, std::chrono::milliseconds(2000));
+    tally::sd_notify("STOPPING=1");
+    if (!station.shutdown(stop_reason, std::chrono::milliseconds(2000))) {
+      // Everything is committed; destroying a Paho client with a connect in flight would crash (bug #453).
+      spdlog::default_logger()->flush();
+      std::_Exit(0);
+    }
   } catch (const tally::buffer_error& e) {
     spdlog::critical("buffer: {}", e.what());
     return exit_software;

@@ -112,7 +112,7 @@ Publisher::Publisher(const MqttConfig& mqtt, std::string base_topic, std::string
 
 Publisher::~Publisher() {
   try {
-    if (client_.is_connected() || connecting_) client_.disconnect()->wait_for(std::chrono::seconds(1));
+    if (client_.is_connected()) client_.disconnect()->wait_for(std::chrono::seconds(1));
   } catch (...) {
   }
 }
@@ -123,7 +123,7 @@ void Publisher::connect_now() {
   if (stopped_ || connected_ || connecting_) return;
   connecting_ = true;
   try {
-    client_.connect(options_, nullptr, *connect_listener_);
+    connect_token_ = client_.connect(options_, nullptr, *connect_listener_);
   } catch (const mqtt::exception& e) {
     connecting_ = false;
     spdlog::warn("mqtt: connect to {} failed: {}", config_.url, e.what());
@@ -234,22 +234,40 @@ void Publisher::reply(const Command& to, const std::string& payload) {
 
 void Publisher::clear_state(const std::string& topic_suffix) { publish_state(topic_suffix, ""); }
 
-void Publisher::stop(const std::string& offline_status, std::chrono::milliseconds deadline) {
+bool Publisher::stop(const std::string& offline_status, std::chrono::milliseconds deadline) {
   stopped_ = true;
   reconnect_timer_.disarm();
-  const auto half = deadline / 2;
+  retry_timer_.disarm();
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  const auto left = [&] {
+    return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                      end - std::chrono::steady_clock::now()));
+  };
+  if (connecting_ && connect_token_) {
+    // A client destroyed with a connect in flight crashes Paho (bug #453): let the attempt finish first.
+    try {
+      connect_token_->wait_for(left());
+    } catch (const mqtt::exception&) {  // the attempt failed: nothing to disconnect
+    }
+    if (!connect_token_->is_complete()) {
+      spdlog::warn("mqtt: connection attempt to {} still in flight at shutdown", config_.url);
+      return false;
+    }
+    connecting_ = false;
+  }
   try {
-    if (connected_) client_.publish(base_ + "/status", offline_status.data(), offline_status.size(), 1, true)
-        ->wait_for(half);
+    if (client_.is_connected())
+      client_.publish(base_ + "/status", offline_status.data(), offline_status.size(), 1, true)->wait_for(left() / 2);
   } catch (const mqtt::exception& e) {
     spdlog::warn("mqtt: offline status not published: {}", e.what());
   }
   try {
-    if (client_.is_connected() || connecting_) client_.disconnect()->wait_for(half);
+    if (client_.is_connected()) client_.disconnect()->wait_for(left());
   } catch (const mqtt::exception& e) {
     spdlog::debug("mqtt: disconnect: {}", e.what());
   }
-  connected_ = connecting_ = false;
+  connected_ = false;
+  return true;
 }
 
 }  // namespace tally

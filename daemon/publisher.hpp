@@ -34,8 +34,10 @@ class Publisher {
   // every (re)connect through on_connected.
   void publish_state(const std::string& topic_suffix, const std::string& payload);
   void clear_state(const std::string& topic_suffix);  // deletes a retained message (empty payload)
-  // Publishes `offline_status` retained on B/status and disconnects, within `deadline`.
-  void stop(const std::string& offline_status, std::chrono::milliseconds deadline);
+  // Publishes `offline_status` retained on B/status and disconnects, within `deadline`. Returns false when a
+  // connection attempt was still in flight at the deadline: Paho C++ 1.2 crashes when such a client is destroyed
+  // (bug #453), so the caller must then leave without running destructors (std::_Exit).
+  bool stop(const std::string& offline_status, std::chrono::milliseconds deadline);
 
   bool connected() const { return connected_; }
   std::size_t inflight() const { return inflight_.size(); }
@@ -70,6 +72,7 @@ class Publisher {
   Buffer& buffer_;
   mqtt::async_client client_;
   mqtt::connect_options options_;
+  mqtt::token_ptr connect_token_;  // the attempt in flight, waited for at stop
   std::unique_ptr<Listener> connect_listener_, publish_listener_;
   Timer reconnect_timer_;
   // A delivery that fails while connected (the broker refused it, Paho gave up) is retried from its seq after a

@@ -204,7 +204,7 @@ void Station::publish_states() {
   for (const auto& d : devices_) publisher_.publish_state("devices/" + d->config().name + "/state", device_state_payload(*d));
 }
 
-void Station::shutdown(const std::string& reason, std::chrono::milliseconds drain) {
+bool Station::shutdown(const std::string& reason, std::chrono::milliseconds drain) {
   for (auto& d : devices_) d->stop();
   if (context_dirty_) save_context();
   emit_event("daemon.stopped", {{"reason", reason}});
@@ -218,8 +218,9 @@ void Station::shutdown(const std::string& reason, std::chrono::milliseconds drai
   } catch (const buffer_error& e) {
     spdlog::error("buffer: final commit failed: {}", e.what());
   }
-  publisher_.stop(status_payload(false), std::chrono::milliseconds(1500));
+  const bool clean = publisher_.stop(status_payload(false), std::chrono::milliseconds(1500));
   spdlog::info("stopped ({}); {} records buffered for the next start", reason, buffer_.count());
+  return clean;
 }
 
 }  // namespace tally

@@ -29,7 +29,8 @@ class Station {
   bool reload();
   // SIGTERM/SIGINT: stop reading devices, record daemon.stopped, commit, give the publisher up to `drain` to
   // deliver, publish the offline status and disconnect.
-  void shutdown(const std::string& reason, std::chrono::milliseconds drain);
+  // Returns false when the process must leave with std::_Exit (see Publisher::stop).
+  bool shutdown(const std::string& reason, std::chrono::milliseconds drain);
 
  private:
   void start_devices();

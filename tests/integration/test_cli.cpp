@@ -1,6 +1,14 @@
 // The command line as an operator or systemd uses it: exit codes and what is printed.
 #include <catch2/catch.hpp>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include <cstring>
+
 #include "harness.hpp"
 
 using namespace tally::test;
@@ -99,4 +107,76 @@ TEST_CASE("SIGHUP reloads devices, and an invalid new configuration is rejected 
   const auto seqs = first_seqs(sub.messages());
   for (std::size_t i = 0; i < seqs.size(); ++i) REQUIRE(seqs[i] == static_cast<long long>(i + 1));
   CHECK(tallyd.process->running());
+}
+
+TEST_CASE("under systemd (NOTIFY_SOCKET) tallyd reports READY, RELOADING and STOPPING") {
+  TempDir dir;
+  Broker broker(dir.path());
+  const std::string socket_path = dir.file("notify.sock");
+  const int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(sock >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
+  REQUIRE(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const auto next_message = [&]() -> std::string {
+    pollfd p{sock, POLLIN, 0};
+    if (::poll(&p, 1, 10'000) != 1) return "(nothing within 10 s)";
+    char buf[256];
+    const auto n = ::recv(sock, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "(recv failed)";
+  };
+
+  ::setenv("NOTIFY_SOCKET", socket_path.c_str(), 1);
+  Daemon tallyd(dir, station_config(broker, dir, ""));
+  tallyd.start();
+  ::unsetenv("NOTIFY_SOCKET");
+  CHECK(next_message() == "READY=1");
+  tallyd.process->signal(SIGHUP);
+  CHECK(next_message() == "RELOADING=1");
+  CHECK(next_message() == "READY=1");
+  tallyd.process->signal(SIGTERM);
+  CHECK(next_message() == "STOPPING=1");
+  const auto code = tallyd.process->wait(5s);
+  INFO("exit " << (code ? std::to_string(*code) : "none") << "\n" << tallyd.log());
+  CHECK(code == std::optional<int>(0));
+  ::close(sock);
+}
+
+TEST_CASE("SIGTERM while the broker never answers the connect still exits 0 within 5 s, records kept") {
+  TempDir dir;
+  // A "broker" that completes TCP handshakes (the kernel does, from the backlog) but never sends CONNACK.
+  const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(silent >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(silent, 8) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string url = "tcp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  const std::string config = "[station]\nid = \"bench-1\"\n[mqtt]\nurl = \"" + url + "\"\n[buffer]\npath = \"" +
+                             dir.file("buffer.db") + "\"\n";
+  Daemon tallyd(dir, config);
+  tallyd.start();
+  REQUIRE(wait_until([&] { return tallyd.log().find("topics under") != std::string::npos; }));
+  const auto t0 = std::chrono::steady_clock::now();
+  tallyd.process->signal(SIGTERM);
+  const auto code = tallyd.process->wait(5s);
+  INFO(tallyd.log());
+  CHECK(code == std::optional<int>(0));
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  CHECK(tallyd.log().find("records buffered for the next start") != std::string::npos);
+  CHECK(tallyd.log().find("still in flight at shutdown") != std::string::npos);  // the path this test is for
+  ::close(silent);
+
+  // What it recorded (daemon.started, daemon.stopped) is still there for the next start.
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "tally/#", "e2e-silent-broker");
+  Daemon again(dir, station_config(broker, dir, ""));
+  again.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return events(all, "daemon.started").size() == 2; }));
+  CHECK(events(sub.messages(), "daemon.stopped").size() == 1);
 }
