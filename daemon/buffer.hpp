@@ -17,7 +17,9 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <chrono>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,9 +71,14 @@ class Buffer {
   Seq append(const Record& record);
   // Queues the deletion of an acknowledged record (unknown or already deleted seqs are ignored).
   void acknowledge(Seq seq);
-  // Writes everything queued in one transaction, then enforces max_bytes. Returns what overflow dropped, if
-  // anything. Throws buffer_error (after rolling back, keeping the queue) when the database cannot be written.
-  std::optional<Overflow> commit();
+  // Writes everything queued in one transaction, then enforces max_bytes (checked after every hundredth of the
+  // bound written). Returns what overflow dropped, if anything. Throws buffer_error (after rolling back, keeping the
+  // queue) when the database cannot be written. Acknowledgements alone wait for the next commit that writes anyway,
+  // at most kAckDelay or kAckBatch of them, unless `flush_acknowledgements` (at shutdown): an acknowledged record
+  // still in the file is never read again, only deleted later; after a crash it may be sent a second time.
+  std::optional<Overflow> commit(bool flush_acknowledgements = false);
+  static constexpr auto kAckDelay = std::chrono::seconds(10);
+  static constexpr std::size_t kAckBatch = 1000;
 
   // Small named documents (the production context) written in the same transaction as the records queued with
   // them: a state change and the events that describe it are committed together or not at all.
@@ -82,7 +89,7 @@ class Buffer {
   // still returned: call commit() first.
   std::vector<StoredRecord> read_after(Seq after, std::size_t limit) const;
 
-  std::int64_t count() const;          // committed records held
+  std::int64_t count() const;          // committed records held and not yet acknowledged
   Seq last_committed_seq() const;      // highest seq written to the database (0 when none ever)
   std::size_t pending() const;         // appends + acknowledgements queued and not yet committed
   std::uint64_t used_bytes() const;    // bytes the records take in the database (pages in use)
@@ -127,7 +134,9 @@ class Buffer {
     std::string payload;
   };
   std::vector<Pending> appends_;
-  std::vector<Seq> acks_;
+  std::set<Seq> acks_;
+  std::chrono::steady_clock::time_point oldest_ack_{};
+  std::uint64_t bytes_since_check_ = 0;
   std::optional<Recovery> recovery_;
   BufferStats stats_;
   std::int64_t count_ = 0;

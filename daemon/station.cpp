@@ -214,7 +214,7 @@ bool Station::shutdown(const std::string& reason, std::chrono::milliseconds drai
   while (publisher_.connected() && !publisher_.drained() && std::chrono::steady_clock::now() < deadline)
     loop_.run_once(std::chrono::milliseconds(50));
   try {
-    buffer_.commit();
+    buffer_.commit(true);  // acknowledged deletions too: the next start does not resend them
   } catch (const buffer_error& e) {
     spdlog::error("buffer: final commit failed: {}", e.what());
   }

@@ -120,7 +120,7 @@ TEST_CASE("seq survives reopening, also after every record was acknowledged and 
     REQUIRE(buffer.append(event(6)) == 6);
     buffer.commit();
     for (Seq s = 1; s <= 6; ++s) buffer.acknowledge(s);
-    buffer.commit();
+    buffer.commit(true);
     CHECK(buffer.count() == 0);
     CHECK(buffer.read_after(0, 100).empty());
   }
@@ -161,10 +161,13 @@ TEST_CASE("acknowledged records are deleted on commit, and unknown seqs are igno
   buffer.commit();
 
   for (Seq s : {2, 3, 7, 3, 999, -1}) buffer.acknowledge(s);
-  CHECK(buffer.pending() == 6);
-  CHECK(buffer.count() == 10);  // not before commit
-  CHECK(buffer.read_after(0, 100).size() == 10);
-  buffer.commit();
+  CHECK(buffer.pending() == 3);  // 999 and -1 were never committed
+  // Acknowledged records are no longer buffered nor read again, though their deletion waits.
+  CHECK(buffer.count() == 7);
+  CHECK(seqs_of(buffer.read_after(0, 100)) == std::vector<Seq>{1, 4, 5, 6, 8, 9, 10});
+  CHECK_FALSE(buffer.commit().has_value());
+  CHECK(buffer.stats().acknowledged == 0);  // alone they are not worth a transaction yet
+  buffer.commit(true);
   CHECK(buffer.pending() == 0);
   CHECK(buffer.count() == 7);
   CHECK(buffer.stats().acknowledged == 3);
@@ -354,7 +357,7 @@ TEST_CASE("a failed commit keeps everything queued for the next one") {
         CHECK((e.sqlite_code & 0xff) == SQLITE_BUSY);
       }
       CHECK(buffer.pending() == 4);
-      CHECK(buffer.count() == 2);
+      CHECK(buffer.count() == 1);  // seq 2; seq 1 is acknowledged, its deletion still queued
       CHECK(buffer.last_committed_seq() == 2);
       CHECK(buffer.stats().transactions == 1);
       CHECK(buffer.append(reading(6)) == 6);  // appends go on while the disk is unavailable
@@ -371,10 +374,10 @@ TEST_CASE("a failed commit keeps everything queued for the next one") {
       Connection other(path);
       other.exec("INSERT INTO records(seq, kind, topic, payload) VALUES (4, 3, 'events', 'intruder')");
       REQUIRE_THROWS_AS(buffer.commit(), buffer_error);
-      // Rolled back: seq 3 went in before the failure and is gone again, and seq 1 was not deleted.
-      CHECK(seqs_of(buffer.read_after(0, 10)) == std::vector<Seq>{1, 2, 4});
+      // Rolled back: seq 3 went in before the failure and is gone again (seq 1, acknowledged, is not read).
+      CHECK(seqs_of(buffer.read_after(0, 10)) == std::vector<Seq>{2, 4});
       CHECK(buffer.pending() == 4);
-      CHECK(buffer.count() == 2);
+      CHECK(buffer.count() == 1);
       other.exec("DELETE FROM records WHERE seq = 4");
     }
     buffer.commit();
@@ -396,6 +399,40 @@ TEST_CASE("missing directories are created, and a path that cannot be created th
 
   const auto file = dir.write("not-a-directory", "x");
   CHECK_THROWS_AS(Buffer(options(file + "/buffer.db")), buffer_error);
+}
+
+TEST_CASE("deletions ride along with the next commit that writes records, in the same transaction") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  {
+    Buffer buffer(options(path));
+    buffer.append(reading(1));
+    buffer.append(reading(2));
+    buffer.commit();
+    buffer.acknowledge(1);
+    buffer.commit();
+    CHECK(buffer.stats().transactions == 1);
+    buffer.append(reading(3));
+    buffer.commit();
+    CHECK(buffer.stats().transactions == 2);
+    CHECK(buffer.stats().acknowledged == 1);
+  }
+  Buffer buffer(options(path));
+  CHECK(seqs_of(buffer.read_after(0, 10)) == std::vector<Seq>{2, 3});
+}
+
+TEST_CASE("many waiting acknowledgements are written without waiting for a record") {
+  TempDir dir;
+  Buffer buffer(options(dir.file("buffer.db")));
+  for (std::size_t i = 0; i < Buffer::kAckBatch; ++i) buffer.append(reading(static_cast<int>(i)));
+  buffer.commit();
+  for (Seq s = 1; s < static_cast<Seq>(Buffer::kAckBatch); ++s) buffer.acknowledge(s);
+  CHECK_FALSE(buffer.commit().has_value());
+  CHECK(buffer.stats().acknowledged == 0);
+  buffer.acknowledge(static_cast<Seq>(Buffer::kAckBatch));
+  buffer.commit();
+  CHECK(buffer.stats().acknowledged == Buffer::kAckBatch);
+  CHECK(buffer.count() == 0);
 }
 
 TEST_CASE("state is committed with the records queued beside it and survives reopening") {
