@@ -37,6 +37,7 @@ void DeviceRunner::stop() noexcept {
     driver_->cancel_command();
     finish_command(false, "device closed");
   }
+  open_ = false;
   poll_timer_.disarm();
   reopen_timer_.disarm();
   if (watched_fd_ >= 0) loop_.unwatch(watched_fd_);
@@ -53,6 +54,7 @@ void DeviceRunner::try_open() {
     backoff_ = std::min(backoff_ * 2, max_backoff);
     return;
   }
+  open_ = true;
   if (const int fd = driver_->fd(); fd >= 0) {
     watched_fd_ = fd;
     loop_.watch(fd, [this](std::uint32_t) { collect(); });
@@ -90,7 +92,7 @@ void DeviceRunner::went_offline(const std::string& error) {
 }
 
 void DeviceRunner::command(std::string_view name, Driver::CommandDone done, std::chrono::milliseconds timeout) {
-  if (!online()) return done(false, "device " + config_.name + " is offline");
+  if (!online() || !open_) return done(false, "device " + config_.name + " is offline");
   if (pending_command_) return done(false, "device " + config_.name + " is busy with another command");
   pending_command_ = std::move(done);
   const bool started = driver_->start_command(name, [this](bool ok, std::string detail) {

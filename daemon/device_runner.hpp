@@ -52,6 +52,7 @@ class DeviceRunner final : private ReadingSink {
   Hooks hooks_;
   std::unique_ptr<Driver> driver_;
   int watched_fd_ = -1;
+  bool open_ = false;  // between a successful open() and stop()
   Timer poll_timer_, reopen_timer_, command_timer_;
   Driver::CommandDone pending_command_;
   std::chrono::milliseconds backoff_;

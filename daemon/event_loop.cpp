@@ -134,10 +134,24 @@ void EventLoop::drain_posted() {
     std::lock_guard lock(posted_mutex_);
     work.swap(posted_);
   }
-  for (auto& fn : work) fn();
+  for (auto& fn : work) guarded("posted work", fn);
 }
 
 void EventLoop::at_iteration_end(std::function<void()> hook) { end_hooks_.push_back(std::move(hook)); }
+
+// The last line of defence: errors are handled where they happen (device_error in the runner, buffer_error in the
+// station, bad commands in the command handler). Anything that still escapes is logged and the loop goes on: one
+// bad input must not stop a station.
+template <class Fn>
+void EventLoop::guarded(const char* what, Fn&& fn) noexcept {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    spdlog::error("event loop: {} failed: {} (continuing)", what, e.what());
+  } catch (...) {
+    spdlog::error("event loop: {} failed (continuing)", what);
+  }
+}
 
 bool EventLoop::run_once(std::chrono::milliseconds timeout) {
   epoll_event events[32];
@@ -149,9 +163,10 @@ bool EventLoop::run_once(std::chrono::milliseconds timeout) {
     auto it = handlers_.find(events[i].data.fd);
     if (it == handlers_.end()) continue;
     auto handler = it->second;  // keeps it alive even if it unwatches itself
-    (*handler)(events[i].events);
+    const std::uint32_t ev = events[i].events;
+    guarded("handler", [&] { (*handler)(ev); });
   }
-  for (auto& hook : end_hooks_) hook();
+  for (auto& hook : end_hooks_) guarded("end-of-iteration hook", hook);
   return !stopping_;
 }
 

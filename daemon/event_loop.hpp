@@ -66,6 +66,8 @@ class EventLoop {
 
  private:
   void drain_posted();
+  template <class Fn>
+  void guarded(const char* what, Fn&& fn) noexcept;
   unique_fd epoll_;
   unique_fd signal_fd_;
   unique_fd wake_fd_;

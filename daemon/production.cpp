@@ -253,7 +253,8 @@ Outcome Production::lot_record(const json& args, wall_time now) {
 bool Production::observe(const std::string& device, const Reading& r) {
   if (!batch_ || batch_->step >= batch_->recipe.steps.size()) return false;
   const RecipeStep& s = batch_->recipe.steps[batch_->step];
-  if (s.device != device || !r.fault.empty() || !r.value) return false;
+  // A non-finite value ("nan" from a sketch) is not a measurement: it would also poison the saved state.
+  if (s.device != device || !r.fault.empty() || !r.value || !std::isfinite(*r.value)) return false;
   StepRun& run = batch_->run;
   const double v = *r.value;
   if (s.kind == StepKind::weigh) {
@@ -274,6 +275,11 @@ bool Production::observe(const std::string& device, const Reading& r) {
     ++run.count;
   }
   return s.kind != StepKind::manual;
+}
+
+void Production::device_offline(const std::string& device) {
+  if (batch_ && batch_->step < batch_->recipe.steps.size() && batch_->recipe.steps[batch_->step].device == device)
+    batch_->run.last_ts.reset();
 }
 
 // ---- discrete mode

@@ -48,6 +48,9 @@ class Production {
   // Returns true when the reading changed the state (so it is worth saving).
   bool observe(const std::string& device, const Reading& r);
 
+  // The step's device went offline: time until its next reading is not known to be in range.
+  void device_offline(const std::string& device);
+
   // Time passing (downtime). next_deadline() says when tick() has something to do.
   std::vector<Record> tick(wall_time now);
   std::optional<wall_time> next_deadline() const;

@@ -64,7 +64,7 @@ std::string Production::save() const {
     if (wo_->downtime_since) wo["downtime_since"] = to_ms(*wo_->downtime_since);
     doc["work_order"] = wo;
   }
-  return doc.dump();
+  return to_text(doc);
 }
 
 std::optional<std::string> Production::restore(const std::string& document) {

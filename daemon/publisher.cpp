@@ -92,15 +92,18 @@ Publisher::Publisher(const MqttConfig& mqtt, std::string base_topic, std::string
     });
   });
   client_.set_message_callback([this](mqtt::const_message_ptr msg) {
-    Command c{msg->get_payload_str(), {}, {}};
-    const auto& props = msg->get_properties();
-    if (props.contains(mqtt::property::RESPONSE_TOPIC))
-      c.response_topic = mqtt::get<std::string>(props, mqtt::property::RESPONSE_TOPIC);
-    if (props.contains(mqtt::property::CORRELATION_DATA))
-      c.correlation = mqtt::get<std::string>(props, mqtt::property::CORRELATION_DATA);
-    loop_.post([this, c = std::move(c)] {
-      if (on_command) on_command(c);
-    });
+    try {  // nothing may escape into Paho's C frames (a bad_alloc on a huge payload)
+      Command c{msg->get_payload_str(), {}, {}};
+      const auto& props = msg->get_properties();
+      if (props.contains(mqtt::property::RESPONSE_TOPIC))
+        c.response_topic = mqtt::get<std::string>(props, mqtt::property::RESPONSE_TOPIC);
+      if (props.contains(mqtt::property::CORRELATION_DATA))
+        c.correlation = mqtt::get<std::string>(props, mqtt::property::CORRELATION_DATA);
+      loop_.post([this, c = std::move(c)] {
+        if (on_command) on_command(c);
+      });
+    } catch (...) {
+    }
   });
   client_.set_connection_lost_handler([this](const std::string& cause) {
     loop_.post([this, cause] { on_lost(cause.empty() ? "connection lost" : cause); });

@@ -80,8 +80,10 @@ Record make_event(const StampInfo& info, const std::string& event, wall_time ts,
   return make_record(RecordKind::event, "events", info, ts, all, ctx);
 }
 
+std::string to_text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 std::string serialize_with_seq(Seq seq, const json& body) {
-  std::string rest = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string rest = to_text(body);
   std::string out = "{\"seq\":" + std::to_string(seq);
   if (rest.size() > 2) {  // "{...}" -> splice the fields after seq
     out += ',';

@@ -46,6 +46,9 @@ Record make_event(const StampInfo& info, const std::string& event, wall_time ts,
 // Adds the context fields that are set (batch, recipe, step, step_no / work_order, unit, serial; operator).
 void add_context(json& body, const StationContext& ctx);
 
+// JSON text that never throws: invalid UTF-8 (a scale's garbage in an error message) is replaced, not fatal.
+std::string to_text(const json& j);
+
 // The payload as published: {"seq":N, ...body}. seq goes first so a human reading the stream sees it first.
 std::string serialize_with_seq(Seq seq, const json& body);
 

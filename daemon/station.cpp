@@ -35,7 +35,8 @@ Station::Station(Config config, EventLoop& loop)
   loop_.at_iteration_end([this] { end_of_iteration(); });
 }
 
-Station::~Station() = default;
+// Devices first: a runner stopped with a command pending answers it through this station's members.
+Station::~Station() { devices_.clear(); }
 
 void Station::start() {
   if (const auto& r = buffer_.recovered()) {
@@ -113,6 +114,7 @@ void Station::save_context() {
 }
 
 void Station::on_device_state(const DeviceConfig& device, bool online, const std::string& error) {
+  if (!online) production_.device_offline(device.name);
   json fields{{"device", device.name}};
   if (!online) fields["error"] = error;
   emit_event(online ? "device.online" : "device.offline", fields);
@@ -139,7 +141,7 @@ void Station::arm_production_timer() {
 }
 
 void Station::publish_context() {
-  std::string payload = production_.context_payload().dump();
+  std::string payload = to_text(production_.context_payload());
   if (payload == published_context_) return;
   published_context_ = std::move(payload);
   publisher_.publish_state("context", published_context_);
@@ -147,13 +149,15 @@ void Station::publish_context() {
 
 void Station::end_of_iteration() {
   try {
-    if (auto overflow = buffer_.commit()) {
+    // Committing the overflow event can itself overflow (pages free up late): every drop gets its event.
+    auto overflow = buffer_.commit();
+    for (int round = 0; overflow && round < 8; ++round) {
       spdlog::warn("buffer: full; dropped {} oldest readings (seq {}..{})", overflow->dropped, overflow->first_seq,
                    overflow->last_seq);
       emit_event("buffer.overflow", {{"first_seq", overflow->first_seq},
                                      {"last_seq", overflow->last_seq},
                                      {"dropped", overflow->dropped}});
-      buffer_.commit();
+      overflow = buffer_.commit();
     }
     if (commit_failing_) spdlog::info("buffer: writing again");
     commit_failing_ = false;
@@ -179,7 +183,7 @@ json Station::status_json(bool online) const {
   return status;
 }
 
-std::string Station::status_payload(bool online) const { return status_json(online).dump(); }
+std::string Station::status_payload(bool online) const { return to_text(status_json(online)); }
 
 void Station::publish_status() {
   status_buffered_ = buffer_.count();
@@ -194,7 +198,7 @@ std::string Station::device_state_payload(const DeviceRunner& d) const {
     state["last_value"] = last->value ? json(*last->value) : json(nullptr);
   }
   if (d.dropped() > 0) state["dropped"] = d.dropped();
-  return state.dump();
+  return to_text(state);
 }
 
 void Station::publish_states() {
@@ -205,6 +209,7 @@ void Station::publish_states() {
 }
 
 bool Station::shutdown(const std::string& reason, std::chrono::milliseconds drain) {
+  stopping_ = true;
   for (auto& d : devices_) d->stop();
   if (context_dirty_) save_context();
   emit_event("daemon.stopped", {{"reason", reason}});

@@ -35,6 +35,7 @@ class Station {
  private:
   void start_devices();
   void on_command(const Publisher::Command& c);
+  void handle_command(const Publisher::Command& c);
   // Replies to a command and records it as a `command` event.
   void finish_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args,
                       bool ok, const std::string& error, const json& reply);
@@ -73,6 +74,7 @@ class Station {
   std::vector<std::pair<Publisher::Command, std::string>> pending_replies_;  // the last B/context payload, so it is published only when it changes
   std::int64_t status_buffered_ = -1;  // "buffered" in the last published status
   bool commit_failing_ = false;
+  bool stopping_ = false;  // shutdown began: commands are refused
 };
 
 }  // namespace tally

@@ -2,11 +2,56 @@
 // as `command` events. Production commands go to the Production state machine, scale.tare/zero to the device.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "station.hpp"
 
 namespace tally {
 
+namespace {
+
+constexpr std::size_t max_command_bytes = 64 * 1024;
+constexpr int max_command_depth = 32;
+
+// The nesting depth of a JSON text, strings skipped: the parser recurses per level, so a hostile payload of
+// [[[[...]]]] would overflow the stack before any error could be reported.
+int nesting_depth(const std::string& text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char ch : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (ch == '\\') escaped = true;
+      else if (ch == '"') in_string = false;
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (ch == ']' || ch == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
 void Station::on_command(const Publisher::Command& c) {
+  // Whatever arrives on B/cmd, the daemon answers and goes on: nothing in a command may stop it.
+  try {
+    handle_command(c);
+  } catch (const std::exception& e) {
+    finish_command(c, nullptr, "", nullptr, false, std::string("malformed command: ") + e.what(), {});
+  }
+}
+
+void Station::handle_command(const Publisher::Command& c) {
+  if (stopping_) return finish_command(c, nullptr, "", nullptr, false, "tallyd is stopping", {});
+  if (c.payload.size() > max_command_bytes)
+    return finish_command(c, nullptr, "", nullptr, false,
+                          "malformed command: over " + std::to_string(max_command_bytes) + " bytes", {});
+  if (nesting_depth(c.payload) > max_command_depth)
+    return finish_command(c, nullptr, "", nullptr, false, "malformed command: nested too deeply", {});
   json request;
   try {
     request = json::parse(c.payload);
@@ -35,8 +80,8 @@ void Station::on_command(const Publisher::Command& c) {
                           {{"status", status_json(true)}, {"context", production_.context_payload()}, {"devices", devices}});
   }
   if (cmd == "alarm.ack") {
-    const std::string alarm = args.value("alarm", "");
-    return finish_command(c, id, cmd, args, false, "no active alarm \"" + alarm + "\"", {});
+    const std::string alarm = args.contains("alarm") ? to_text(args["alarm"]) : "";
+    return finish_command(c, id, cmd, args, false, "no active alarm " + alarm, {});
   }
   finish_command(c, id, cmd, args, false, "unknown command \"" + cmd + "\"", {});
 }
@@ -65,7 +110,7 @@ void Station::finish_command(const Publisher::Command& c, const json& id, const 
   } else {
     answer["error"] = error;
   }
-  pending_replies_.emplace_back(c, answer.dump());
+  pending_replies_.emplace_back(c, to_text(answer));
   json fields{{"id", id}, {"cmd", cmd}, {"source", "mqtt"}, {"ok", ok}};
   if (args.is_object() && !args.empty()) fields["args"] = args;
   if (!ok) fields["error"] = error;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 
 #include "errors.hpp"
@@ -28,7 +29,8 @@ std::optional<double> to_number(std::string_view text) {
   char* end = nullptr;
   errno = 0;
   const double v = std::strtod(s.c_str(), &end);
-  if (end == s.c_str() || *end != '\0' || errno == ERANGE) return std::nullopt;
+  // "nan" and "inf" parse, but no instrument measures them: a line saying so has no value.
+  if (end == s.c_str() || *end != '\0' || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
   return v;
 }
 

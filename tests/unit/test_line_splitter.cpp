@@ -48,4 +48,7 @@ TEST_CASE("the value is the first number in the line unless a pattern says other
   CHECK(parse_value("T=21.5", &humidity) == std::nullopt);
   const std::regex bad_number("T=([0-9.]+)");
   CHECK(parse_value("T=1.2.3", &bad_number) == std::nullopt);  // group 1 must be a number, all of it
+  const std::regex anything("T=(\\S+)");
+  CHECK(parse_value("T=nan", &anything) == std::nullopt);  // no instrument measures "nan" or "inf"
+  CHECK(parse_value("T=-inf", &anything) == std::nullopt);
 }

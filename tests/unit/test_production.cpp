@@ -186,6 +186,27 @@ TEST_CASE("a weigh step on a scale that never says stable takes its last weight,
   CHECK(o.records[0].body["amount_stable"] == true);
 }
 
+TEST_CASE("a hold step does not count time in range while its device is offline, nor non-finite values") {
+  Station s(Mode::process);
+  REQUIRE(s.cmd("batch.start", {{"batch", "B-4"}, {"recipe", "lavender-soap"}}).ok);
+  REQUIRE(s.cmd("step.next", {}, t0).ok);
+  REQUIRE(s.cmd("step.next", {}, t0).ok);  // heat-oils
+  s.p.observe("kettle", temp(45, t0 + 10s));
+  s.p.observe("kettle", temp(std::nan(""), t0 + 15s));  // "nan" from a sketch: not a measurement
+  s.p.observe("kettle", temp(46, t0 + 20s));            // 10 s in range
+  s.p.device_offline("kettle");                         // unplugged for ten minutes
+  s.p.observe("kettle", temp(46, t0 + 620s));
+  s.p.observe("kettle", temp(47, t0 + 630s));           // +10 s
+  const std::string saved = s.p.save();
+  const json run = json::parse(saved)["batch"]["run"];  // nothing non-finite (it would save as null)
+  CHECK(run["sum"] == 184.0);
+  CHECK(run["min"] == 45.0);
+  CHECK(run["max"] == 47.0);
+  const auto o = s.cmd("step.next", {}, t0 + 630s);
+  CHECK(o.records[0].body["time_in_range_s"] == 20.0);
+  CHECK(o.records[0].body["readings"] == 4);
+}
+
 TEST_CASE("batch.end ends early as aborted and records the interrupted step") {
   Station s(Mode::process);
   REQUIRE(s.cmd("batch.start", {{"batch", "B-8"}, {"recipe", "lavender-soap"}}).ok);
