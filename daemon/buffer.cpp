@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -191,6 +192,11 @@ void Buffer::open_database() {
   count_ = query_value(db_, "SELECT count(*) FROM records").value_or(0);
   page_size_ = static_cast<std::uint64_t>(query_value(db_, "PRAGMA page_size").value_or(4096));
 
+  prepare_statements();
+  check_previous_shutdown();
+}
+
+void Buffer::prepare_statements() {
   begin_ = prepare("BEGIN IMMEDIATE");
   commit_ = prepare("COMMIT");
   rollback_ = prepare("ROLLBACK");
@@ -423,6 +429,58 @@ std::optional<std::string> Buffer::get_state(const std::string& key) const {
   sqlite3_reset(get_state_);
   sqlite3_clear_bindings(get_state_);
   return value;
+}
+
+}  // namespace tally
+
+namespace tally {
+
+namespace {
+std::string current_boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+}  // namespace
+
+void Buffer::check_previous_shutdown() {
+  boot_id_ = current_boot_id();
+  if (const auto previous = get_state("shutdown")) {
+    // "<boot id> running" or "<boot id> clean"
+    const auto space = previous->rfind(' ');
+    const std::string boot = previous->substr(0, space);
+    const bool clean = space != std::string::npos && previous->substr(space + 1) == "clean";
+    if (!clean && !boot_id_.empty() && boot != boot_id_) {
+      seq_skip_ = SeqSkip{next_seq_, next_seq_ + kPowerLossMargin - 1};
+      next_seq_ += kPowerLossMargin;
+      committed_seq_ = next_seq_ - 1;
+    }
+  }
+  // Noted at once, with the skip's high-water mark, so a second power cut right away cannot undo it.
+  put_state("shutdown", boot_id_ + " running");
+  run(begin_, "begin");
+  try {
+    for (const auto& [key, value] : states_) {
+      sqlite3_bind_text(put_state_, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+      sqlite3_bind_text(put_state_, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+      run(put_state_, "save state");
+    }
+    if (seq_skip_) {
+      sqlite3_bind_int64(save_last_seq_, 1, committed_seq_);
+      run(save_last_seq_, "save last seq");
+    }
+    run(commit_, "commit");
+  } catch (const buffer_error&) {
+    rollback();
+    throw;
+  }
+  states_.clear();
+}
+
+void Buffer::mark_clean_shutdown() {
+  put_state("shutdown", boot_id_ + " clean");
+  commit(true);
 }
 
 }  // namespace tally

@@ -53,6 +53,12 @@ struct Recovery {
   bool seq_recovered = false;
 };
 
+// Seqs skipped at open because the previous run ended in a power cut (see Buffer::seq_skipped).
+struct SeqSkip {
+  Seq first_seq = 0;
+  Seq last_seq = 0;
+};
+
 struct BufferStats {
   std::uint64_t transactions = 0;   // commits that wrote something
   std::uint64_t appended = 0;       // records committed since open
@@ -94,12 +100,22 @@ class Buffer {
   std::size_t pending() const;         // appends + acknowledgements queued and not yet committed
   std::uint64_t used_bytes() const;    // bytes the records take in the database (pages in use)
   const std::optional<Recovery>& recovered() const { return recovery_; }
+  // With synchronous=NORMAL a power cut may roll back the last commits, which were already published: their seqs
+  // must not be given to new records. The buffer notes at open that it is running (with the kernel's boot id) and
+  // at mark_clean_shutdown() that it stopped cleanly. Opened after an unclean end in an EARLIER boot (a power cut
+  // or a reset, not a crashed process, whose commits the page cache kept), seq jumps ahead past anything that
+  // could have been published and lost, and seq_skipped() names the range for a `buffer.seq_skipped` event.
+  const std::optional<SeqSkip>& seq_skipped() const { return seq_skip_; }
+  void mark_clean_shutdown();  // commits everything queued, acknowledged deletions included
+  static constexpr Seq kPowerLossMargin = 100'000;  // more than a WAL between two checkpoints can hold
   const BufferStats& stats() const { return stats_; }
   const std::string& path() const { return options_.path; }
 
  private:
   // implementation detail: see buffer.cpp
   void open_database();
+  void prepare_statements();
+  void check_previous_shutdown();
   void close_database() noexcept;
   sqlite3_stmt* prepare(const char* sql);
   void run(sqlite3_stmt* statement, const char* what) const;
@@ -138,6 +154,8 @@ class Buffer {
   std::chrono::steady_clock::time_point oldest_ack_{};
   std::uint64_t bytes_since_check_ = 0;
   std::optional<Recovery> recovery_;
+  std::optional<SeqSkip> seq_skip_;
+  std::string boot_id_;
   BufferStats stats_;
   std::int64_t count_ = 0;
   bool warned_full_ = false;  // warn once while only records that are never dropped are left

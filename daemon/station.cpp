@@ -48,6 +48,13 @@ void Station::start() {
   if (const auto saved = buffer_.get_state("context")) {
     if (const auto warning = production_.restore(*saved)) spdlog::warn("context: {}", *warning);
   }
+  if (const auto& skip = buffer_.seq_skipped()) {
+    spdlog::warn("buffer: the previous run ended without a clean stop in an earlier boot (power cut?); seq {}..{} "
+                 "skipped so that no seq it may have published is reused", skip->first_seq, skip->last_seq);
+    emit_event("buffer.seq_skipped", {{"first_seq", skip->first_seq},
+                                      {"last_seq", skip->last_seq},
+                                      {"reason", "unclean shutdown in an earlier boot (power cut)"}});
+  }
   emit_event("daemon.started", {{"version", version}, {"buffered", buffer_.count()}});
   if (!production_.context().batch.empty())
     spdlog::info("context: resuming batch {} at step {} ({})", production_.context().batch,
@@ -219,7 +226,7 @@ bool Station::shutdown(const std::string& reason, std::chrono::milliseconds drai
   while (publisher_.connected() && !publisher_.drained() && std::chrono::steady_clock::now() < deadline)
     loop_.run_once(std::chrono::milliseconds(50));
   try {
-    buffer_.commit(true);  // acknowledged deletions too: the next start does not resend them
+    buffer_.mark_clean_shutdown();  // with acknowledged deletions: the next start does not resend them
   } catch (const buffer_error& e) {
     spdlog::error("buffer: final commit failed: {}", e.what());
   }

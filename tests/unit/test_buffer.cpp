@@ -459,3 +459,45 @@ TEST_CASE("state is committed with the records queued beside it and survives reo
   CHECK(buffer.get_state("context") == std::optional<std::string>(R"({"batch":"B-3"})"));
   CHECK(buffer.count() == 1);
 }
+
+TEST_CASE("seq jumps ahead, and says so, only after an unclean end in an earlier boot") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  {
+    Buffer buffer(options(path));
+    buffer.append(reading(1));
+    buffer.append(reading(2));
+    buffer.mark_clean_shutdown();
+  }
+  {
+    Buffer buffer(options(path));  // after a clean stop: no skip
+    CHECK_FALSE(buffer.seq_skipped().has_value());
+    CHECK(buffer.append(reading(3)) == 3);
+    buffer.commit();
+  }  // no clean mark: the process died (kill -9) and the page cache kept every commit
+  {
+    Buffer buffer(options(path));  // same boot: no skip
+    CHECK_FALSE(buffer.seq_skipped().has_value());
+    CHECK(buffer.append(reading(4)) == 4);
+    buffer.commit();
+  }
+  {  // the machine lost power and booted again: the note left at open names another boot
+    Connection other(path);
+    other.exec("UPDATE state SET value = 'another-boot-id running' WHERE key = 'shutdown'");
+  }
+  {
+    Buffer buffer(options(path));
+    REQUIRE(buffer.seq_skipped().has_value());
+    CHECK(buffer.seq_skipped()->first_seq == 5);
+    CHECK(buffer.seq_skipped()->last_seq == 4 + Buffer::kPowerLossMargin);
+    CHECK(buffer.append(reading(5)) == 5 + Buffer::kPowerLossMargin);
+    buffer.commit();
+  }
+  {  // a second power cut before anything else: the skip is already durable
+    Connection other(path);
+    other.exec("UPDATE state SET value = 'a-third-boot-id running' WHERE key = 'shutdown'");
+  }
+  Buffer buffer(options(path));
+  CHECK(buffer.append(reading(6)) == 6 + 2 * Buffer::kPowerLossMargin);
+  CHECK(seqs_of(buffer.read_after(0, 10)) == std::vector<Seq>{1, 2, 3, 4, 5 + Buffer::kPowerLossMargin});
+}
