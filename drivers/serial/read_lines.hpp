@@ -14,14 +14,16 @@
 
 namespace tally {
 
-// Reads until the port has nothing more (never blocks). Calls on_line(line, ts) for every complete line, ts being
+// Reads what the port has, up to 16 KiB per call (never blocks): a port that never pauses (a flood, a stuck
+// stream) must not keep one event-loop iteration busy and its records in memory. The fd is level-triggered, so the
+// loop commits, publishes and comes back for the rest. Calls on_line(line, ts) for every complete line, ts being
 // when its last bytes were read, and on_overlong() for every line the splitter discarded as too long. Throws
 // device_error on hang-up or a read error.
 template <class OnLine, class OnOverlong>
 void read_lines(int fd, const std::string& port, LineSplitter& splitter, OnLine&& on_line, OnOverlong&& on_overlong) {
   char buf[1024];
   std::vector<std::string> lines;
-  for (;;) {
+  for (int reads = 0; reads < 16; ++reads) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
