@@ -102,4 +102,22 @@ ScaleFrame kind_frame(FrameKind kind, std::string command, std::string reason) {
 
 bool printable(std::string_view line) { return printable_line(line); }
 
+std::optional<ScaleFrame> fault_word(const std::vector<std::string_view>& tokens) {
+  if (tokens.empty()) return std::nullopt;
+  const std::string first = lower(tokens[0]);
+  if (first == "ol" || first == "-ol-" || first == "over" || first == "overload") return fault_frame("overload");
+  if (first == "ul" || first == "-ul-" || first == "under" || first == "underload") return fault_frame("underload");
+  if (first == "err" || first == "error")
+    return fault_frame("error " + (tokens.size() > 1 ? std::string(tokens[1]) : ""));
+  return std::nullopt;
+}
+
+std::optional<Number> leading_number(const std::vector<std::string_view>& tokens, std::size_t& next) {
+  if (tokens.empty()) return std::nullopt;
+  std::string number(tokens[0]);
+  next = 1;
+  if ((number == "-" || number == "+") && tokens.size() > 1) number += std::string(tokens[next++]);
+  return parse_number(number);
+}
+
 }  // namespace tally::scale_serial

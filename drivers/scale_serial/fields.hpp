@@ -22,6 +22,14 @@ struct Number {
 };
 std::optional<Number> parse_number(std::string_view text);
 
+// The words plain-text formats (Ohaus, Adam) print instead of a weight: "OL"/"-OL-"/"over(load)",
+// "UL"/"-UL-"/"under(load)", "Err <code>". Unsure in the manuals, so every variant we know is accepted.
+std::optional<ScaleFrame> fault_word(const std::vector<std::string_view>& tokens);
+
+// The number the tokens start with, a lone sign token before it joined ("-", "12.73"); `next` is set to the index
+// of the token after it.
+std::optional<Number> leading_number(const std::vector<std::string_view>& tokens, std::size_t& next);
+
 ScaleFrame weight_frame(Number n, std::string_view unit, bool stable);
 ScaleFrame fault_frame(std::string reason);
 ScaleFrame garbage_frame(std::string reason);

@@ -13,16 +13,10 @@ ScaleFrame parse_ohaus(std::string_view line) {
   if (t.empty()) return garbage_frame("empty line");
   if (t.size() == 1 && t[0] == "ES") return kind_frame(FrameKind::error, "", "invalid command (ES)");
 
-  const std::string first = lower(t[0]);
-  if (first == "ol" || first == "-ol-" || first == "over" || first == "overload") return fault_frame("overload");
-  if (first == "ul" || first == "-ul-" || first == "under" || first == "underload") return fault_frame("underload");
-  if (first == "err" || first == "error") return fault_frame("error " + (t.size() > 1 ? std::string(t[1]) : ""));
+  if (auto fault = fault_word(t)) return *fault;
 
-  // A lone sign before the number ("-   12.73 g").
-  std::string number(t[0]);
-  std::size_t next = 1;
-  if ((number == "-" || number == "+") && t.size() > 1) number += std::string(t[next++]);
-  const auto n = parse_number(number);
+  std::size_t next = 0;
+  const auto n = leading_number(t, next);  // "-   12.73 g": a lone sign before the number
   if (!n) return garbage_frame("Ohaus line without a number");
   if (next >= t.size()) return garbage_frame("Ohaus line without a unit");
   std::string_view unit = t[next++];
