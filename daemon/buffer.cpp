@@ -145,8 +145,7 @@ Buffer::Buffer(BufferOptions options) : options_(std::move(options)) {
       recovery.seq_recovered = complete;
       open_database();
       if (seq > committed_seq_) {
-        sqlite3_bind_int64(save_last_seq_, 1, seq);
-        run(save_last_seq_, "save recovered seq");
+        save_high_water(seq);
         committed_seq_ = seq;
         next_seq_ = seq + 1;
       }
@@ -285,17 +284,10 @@ std::optional<Overflow> Buffer::commit(bool flush_acknowledgements) {
         deleted += sqlite3_changes(db_);
       }
     }
-    for (const auto& [key, value] : states_) {
-      sqlite3_bind_text(put_state_, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
-      sqlite3_bind_text(put_state_, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-      run(put_state_, "save state");
-    }
+    write_states();
     // The high-water mark may just have been deleted. A commit that also inserts keeps it in max(seq) (appends are
     // the newest records), so only a deletion-only commit writes meta.
-    if (deleted > 0 && appends_.empty()) {
-      sqlite3_bind_int64(save_last_seq_, 1, next_seq_ - 1);
-      run(save_last_seq_, "save last seq");
-    }
+    if (deleted > 0 && appends_.empty()) save_high_water(next_seq_ - 1);
     run(commit_, "commit");
   } catch (const buffer_error&) {
     rollback();
@@ -363,10 +355,7 @@ std::optional<Overflow> Buffer::enforce_bound() {
       overflow.dropped += n;
       used = used_bytes();
     }
-    if (overflow.dropped > 0) {
-      sqlite3_bind_int64(save_last_seq_, 1, committed_seq_);
-      run(save_last_seq_, "save last seq");
-    }
+    if (overflow.dropped > 0) save_high_water(committed_seq_);
     run(commit_, "commit overflow");
   } catch (const buffer_error&) {
     rollback();
@@ -413,10 +402,6 @@ std::uint64_t Buffer::used_bytes() const {
   return static_cast<std::uint64_t>(std::max<std::int64_t>(pages, 0)) * page_size_;
 }
 
-}  // namespace tally
-
-namespace tally {
-
 void Buffer::put_state(const std::string& key, std::string value) { states_[key] = std::move(value); }
 
 std::optional<std::string> Buffer::get_state(const std::string& key) const {
@@ -430,10 +415,6 @@ std::optional<std::string> Buffer::get_state(const std::string& key) const {
   sqlite3_clear_bindings(get_state_);
   return value;
 }
-
-}  // namespace tally
-
-namespace tally {
 
 namespace {
 std::string current_boot_id() {
@@ -461,21 +442,29 @@ void Buffer::check_previous_shutdown() {
   put_state("shutdown", boot_id_ + " running");
   run(begin_, "begin");
   try {
-    for (const auto& [key, value] : states_) {
-      sqlite3_bind_text(put_state_, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
-      sqlite3_bind_text(put_state_, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-      run(put_state_, "save state");
-    }
-    if (seq_skip_) {
-      sqlite3_bind_int64(save_last_seq_, 1, committed_seq_);
-      run(save_last_seq_, "save last seq");
-    }
+    write_states();
+    if (seq_skip_) save_high_water(committed_seq_);
     run(commit_, "commit");
   } catch (const buffer_error&) {
     rollback();
     throw;
   }
   states_.clear();
+}
+
+// Inside a transaction: the state documents queued by put_state().
+void Buffer::write_states() {
+  for (const auto& [key, value] : states_) {
+    sqlite3_bind_text(put_state_, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+    sqlite3_bind_text(put_state_, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+    run(put_state_, "save state");
+  }
+}
+
+// The seq high-water mark, for when max(seq) of the records no longer holds it.
+void Buffer::save_high_water(Seq seq) {
+  sqlite3_bind_int64(save_last_seq_, 1, seq);
+  run(save_last_seq_, "save last seq");
 }
 
 void Buffer::mark_clean_shutdown() {

@@ -116,6 +116,8 @@ class Buffer {
   void open_database();
   void prepare_statements();
   void check_previous_shutdown();
+  void write_states();
+  void save_high_water(Seq seq);
   void close_database() noexcept;
   sqlite3_stmt* prepare(const char* sql);
   void run(sqlite3_stmt* statement, const char* what) const;

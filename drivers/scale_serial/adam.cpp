@@ -8,7 +8,7 @@
 namespace tally::scale_serial {
 
 ScaleFrame parse_adam(std::string_view line) {
-  if (!printable(line)) return garbage_frame("noise");
+  if (!printable_line(line)) return garbage_frame("noise");
   std::string_view text = trim(line);
   if (text.empty()) return garbage_frame("empty line");
 

@@ -38,7 +38,7 @@ ScaleFrame parse_and(std::string_view line) {
   bool acked = false;
   while (!line.empty() && line.front() == '\x06') line.remove_prefix(1), acked = true;
   if (trim(line).empty()) return acked ? kind_frame(FrameKind::info, "", "ACK") : garbage_frame("empty line");
-  if (!printable(line)) return garbage_frame("noise");
+  if (!printable_line(line)) return garbage_frame("noise");
   line = trim(line);
 
   if (line.substr(0, 3) == "EC,") return kind_frame(FrameKind::error, "", error_text(trim(line.substr(3))));

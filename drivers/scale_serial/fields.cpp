@@ -100,8 +100,6 @@ ScaleFrame kind_frame(FrameKind kind, std::string command, std::string reason) {
   return f;
 }
 
-bool printable(std::string_view line) { return printable_line(line); }
-
 std::optional<ScaleFrame> fault_word(const std::vector<std::string_view>& tokens) {
   if (tokens.empty()) return std::nullopt;
   const std::string first = lower(tokens[0]);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "scale_serial/protocol.hpp"
+#include "serial/line_splitter.hpp"  // printable_line: the noise rule every serial parser shares
 
 namespace tally::scale_serial {
 
@@ -35,7 +36,5 @@ ScaleFrame fault_frame(std::string reason);
 ScaleFrame garbage_frame(std::string reason);
 ScaleFrame kind_frame(FrameKind kind, std::string command, std::string reason = {});
 
-// True when every byte is printable ASCII or a tab (the LineSplitter's rule): anything else is line noise.
-bool printable(std::string_view line);
 
 }  // namespace tally::scale_serial

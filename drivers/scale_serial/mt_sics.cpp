@@ -37,7 +37,7 @@ std::optional<std::pair<Number, std::string_view>> weight_and_unit(const std::ve
 }  // namespace
 
 ScaleFrame parse_mt_sics(std::string_view line) {
-  if (!printable(line)) return garbage_frame("noise");
+  if (!printable_line(line)) return garbage_frame("noise");
   const auto t = split_blanks(line);
   if (t.empty()) return garbage_frame("empty line");
   const std::string_view id = t[0];

@@ -8,7 +8,7 @@
 namespace tally::scale_serial {
 
 ScaleFrame parse_ohaus(std::string_view line) {
-  if (!printable(line)) return garbage_frame("noise");
+  if (!printable_line(line)) return garbage_frame("noise");
   auto t = split_blanks(line);
   if (t.empty()) return garbage_frame("empty line");
   if (t.size() == 1 && t[0] == "ES") return kind_frame(FrameKind::error, "", "invalid command (ES)");

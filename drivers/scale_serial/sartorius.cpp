@@ -11,7 +11,7 @@ bool letter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 }  // namespace
 
 ScaleFrame parse_sartorius(std::string_view line) {
-  if (!printable(line)) return garbage_frame("noise");
+  if (!printable_line(line)) return garbage_frame("noise");
   // 22-character format: a 6-character identifier (a letter first) before the 16-character frame.
   if (line.size() >= 20 && letter(line[0])) {
     const std::string id = lower(trim(line.substr(0, 6)));
