@@ -70,6 +70,24 @@ inline std::vector<long long> first_seqs(const std::vector<Message>& all) {
   return out;
 }
 
+// The latest payload on `topic`: null when none arrived yet or it was cleared (an empty retained message).
+inline json last_on(const std::vector<Message>& all, const std::string& topic) {
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (it->topic == topic) return it->payload.empty() ? json() : json::parse(it->payload);
+  return json();
+}
+
+// The first reading of `device` ("" = any device) with this value; null when none arrived.
+inline json reading_of(const std::vector<Message>& all, const std::string& device, double value) {
+  for (const auto& r : records(all, base + "/readings/" + device))
+    if (r["value"] == value) return r;
+  return json();
+}
+
+inline bool has_reading_value(const std::vector<Message>& all, double value) {
+  return !reading_of(all, "", value).is_null();
+}
+
 struct Daemon {
   TempDir& dir;
   std::string config_path;

@@ -12,19 +12,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool has_reading_value(const std::vector<Message>& all, double value) {
-  for (const auto& r : records(all, base + "/readings/"))
-    if (r["value"] == value) return true;
-  return false;
-}
-
-// The latest payload on `topic` (null when none yet).
-json last_on(const std::vector<Message>& all, const std::string& topic) {
-  for (auto it = all.rbegin(); it != all.rend(); ++it)
-    if (it->topic == topic) return it->payload.empty() ? json() : json::parse(it->payload);
-  return json();
-}
-
 std::string line(int i) { return "T=" + std::to_string(i) + " C\r\n"; }
 
 // Every seq from 1 to the highest, each first seen in increasing order: nothing lost, nothing out of order.

@@ -61,23 +61,6 @@ std::string scale_device(const std::string& port) {
          "\"\npattern = 'W=([-0-9.]+)'\nquantity = \"mass\"\nunit = \"g\"\n\n";
 }
 
-json last_on(const std::vector<Message>& all, const std::string& topic) {
-  for (auto it = all.rbegin(); it != all.rend(); ++it)
-    if (it->topic == topic && !it->payload.empty()) return json::parse(it->payload);
-  return json();
-}
-
-bool reading_with(const std::vector<Message>& all, const std::string& device, double value) {
-  for (const auto& r : records(all, base + "/readings/" + device))
-    if (r["value"] == value) return true;
-  return false;
-}
-
-json reading(const std::vector<Message>& all, const std::string& device, double value) {
-  for (const auto& r : records(all, base + "/readings/" + device))
-    if (r["value"] == value) return r;
-  return json();
-}
 
 }  // namespace
 
@@ -100,8 +83,8 @@ TEST_CASE("a soap batch driven over MQTT, restarted mid-hold, ends with a comple
   CHECK(refused["error"].get<std::string>().find("B-1042 is running") != std::string::npos);
 
   scale.write("W=3201.5\r\n");
-  REQUIRE(sub.wait_for([](const auto& all) { return reading_with(all, "bench-scale", 3201.5); }));
-  const json oils = reading(sub.messages(), "bench-scale", 3201.5);
+  REQUIRE(sub.wait_for([](const auto& all) { return !reading_of(all, "bench-scale", 3201.5).is_null(); }));
+  const json oils = reading_of(sub.messages(), "bench-scale", 3201.5);
   CHECK(oils["batch"] == "B-1042");
   CHECK(oils["recipe"] == "lavender-soap");
   CHECK(oils["step"] == "weigh-oils");
@@ -111,8 +94,8 @@ TEST_CASE("a soap batch driven over MQTT, restarted mid-hold, ends with a comple
   CHECK(send(sub, "3", "step.next")["step"] == "weigh-lye");
 
   scale.write("W=1125\r\n");  // 25 g over: out of tolerance
-  REQUIRE(sub.wait_for([](const auto& all) { return reading_with(all, "bench-scale", 1125); }));
-  CHECK(reading(sub.messages(), "bench-scale", 1125)["step"] == "weigh-lye");
+  REQUIRE(sub.wait_for([](const auto& all) { return !reading_of(all, "bench-scale", 1125).is_null(); }));
+  CHECK(reading_of(sub.messages(), "bench-scale", 1125)["step"] == "weigh-lye");
   CHECK(send(sub, "4", "step.next")["step"] == "heat-oils");
   REQUIRE(sub.wait_for([](const auto& all) {
     return last_on(all, base + "/context")["targets"]["step"] == "heat-oils";
@@ -120,7 +103,7 @@ TEST_CASE("a soap batch driven over MQTT, restarted mid-hold, ends with a comple
   CHECK(last_on(sub.messages(), base + "/context")["targets"]["min"] == 43.0);
 
   kettle.write("T=44 C\r\n");
-  REQUIRE(sub.wait_for([](const auto& all) { return reading_with(all, "kettle", 44); }));
+  REQUIRE(sub.wait_for([](const auto& all) { return !reading_of(all, "kettle", 44).is_null(); }));
 
   // Restart in the middle of the hold: the batch resumes at the same step.
   tallyd.process->signal(SIGTERM);
@@ -128,9 +111,9 @@ TEST_CASE("a soap batch driven over MQTT, restarted mid-hold, ends with a comple
   tallyd.start();
   REQUIRE(sub.wait_for([](const auto& all) { return events(all, "device.online").size() == 4; }));
   kettle.write("T=45 C\r\n");
-  REQUIRE(sub.wait_for([](const auto& all) { return reading_with(all, "kettle", 45); }));
-  CHECK(reading(sub.messages(), "kettle", 45)["step"] == "heat-oils");
-  CHECK(reading(sub.messages(), "kettle", 45)["batch"] == "B-1042");
+  REQUIRE(sub.wait_for([](const auto& all) { return !reading_of(all, "kettle", 45).is_null(); }));
+  CHECK(reading_of(sub.messages(), "kettle", 45)["step"] == "heat-oils");
+  CHECK(reading_of(sub.messages(), "kettle", 45)["batch"] == "B-1042");
   CHECK(send(sub, "5", "step.next")["step"] == "pour-moulds");
   r = send(sub, "6", "step.next");
   CHECK(r["outcome"] == "complete");

@@ -29,6 +29,12 @@ void make_certificates(TempDir& dir) {
      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null");
 }
 
+// mosquitto listener lines that demand TLS with a client certificate signed by make_certificates()'s CA.
+std::string tls_listener(const TempDir& dir) {
+  return "cafile " + dir.file("ca.pem") + "\ncertfile " + dir.file("server.pem") + "\nkeyfile " +
+         dir.file("server.key") + "\nrequire_certificate true\nuse_identity_as_username true\nallow_anonymous false";
+}
+
 std::string simulated() {
   return "[[devices]]\nname = \"sim\"\ndriver = \"simulated\"\nwaveform = \"constant\"\nmin = 4\nmax = 4\npoll_ms = 100\n";
 }
@@ -70,9 +76,7 @@ TEST_CASE("TLS with a CA and a client certificate") {
   TempDir dir;
   make_certificates(dir);
   Broker broker(dir.path(), true,
-                "cafile " + dir.file("ca.pem") + "\ncertfile " + dir.file("server.pem") + "\nkeyfile " +
-                    dir.file("server.key") + "\nrequire_certificate true\nuse_identity_as_username true\n"
-                    "allow_anonymous false");
+tls_listener(dir));
   Subscriber sub(broker.url(), "tally/#", "e2e-tls");
   Daemon tallyd(dir, secure_config(broker, dir, "ssl",
                                    "ca_file = \"" + dir.file("ca.pem") + "\"\ncert_file = \"" + dir.file("client.pem") +
@@ -87,9 +91,7 @@ TEST_CASE("TLS without the client certificate is refused by a broker that requir
   TempDir dir;
   make_certificates(dir);
   Broker broker(dir.path(), true,
-                "cafile " + dir.file("ca.pem") + "\ncertfile " + dir.file("server.pem") + "\nkeyfile " +
-                    dir.file("server.key") + "\nrequire_certificate true\nuse_identity_as_username true\n"
-                    "allow_anonymous false");
+tls_listener(dir));
   Subscriber sub(broker.url(), "tally/#", "e2e-tls-refused");
   Daemon tallyd(dir, secure_config(broker, dir, "ssl", "ca_file = \"" + dir.file("ca.pem") + "\""));
   tallyd.start();

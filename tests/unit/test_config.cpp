@@ -3,10 +3,13 @@
 #include <algorithm>
 
 #include "config.hpp"
+#include "config_problems.hpp"
 #include "errors.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace tally;
+using tally::test::has;
+using tally::test::problems;
 
 namespace {
 
@@ -49,20 +52,6 @@ min = 10
 max = 20.5
 poll_ms = 250
 )";
-
-// The problems reported for `text`, or an empty list when it is valid.
-std::vector<std::string> problems(const std::string& text) {
-  try {
-    parse_config(text, "t.toml");
-  } catch (const config_error& e) {
-    return e.problems;
-  }
-  return {};
-}
-
-bool has(const std::vector<std::string>& all, const std::string& expected) {
-  return std::find(all.begin(), all.end(), expected) != all.end();
-}
 
 }  // namespace
 

@@ -4,9 +4,12 @@
 #include <algorithm>
 
 #include "config.hpp"
+#include "config_problems.hpp"
 #include "errors.hpp"
 
 using namespace tally;
+using tally::test::has;
+using tally::test::problems;
 
 namespace {
 
@@ -20,19 +23,6 @@ driver = "simulated"
 name = "bench-scale"
 driver = "simulated"
 )";
-
-std::vector<std::string> problems(const std::string& text) {
-  try {
-    parse_config(text, "t.toml");
-  } catch (const config_error& e) {
-    return e.problems;
-  }
-  return {};
-}
-
-bool has(const std::vector<std::string>& all, const std::string& expected) {
-  return std::find(all.begin(), all.end(), expected) != all.end();
-}
 
 }  // namespace
 
