@@ -157,7 +157,6 @@ bool EventLoop::run_once(std::chrono::milliseconds timeout) {
   epoll_event events[32];
   const int n = ::epoll_wait(epoll_.get(), events, 32, static_cast<int>(timeout.count()));
   if (n < 0 && errno != EINTR) fail("epoll_wait");
-  ++wakeups_;
   for (int i = 0; i < n; ++i) {
     // Look the handler up per event: an earlier handler in this batch may have unwatched this fd.
     auto it = handlers_.find(events[i].data.fd);

@@ -61,8 +61,6 @@ class EventLoop {
   bool run_once(std::chrono::milliseconds timeout = std::chrono::milliseconds{-1});
   void run();
   void stop() { stopping_ = true; }
-  bool stopping() const { return stopping_; }
-  std::uint64_t wakeups() const { return wakeups_; }
 
  private:
   void drain_posted();
@@ -77,7 +75,6 @@ class EventLoop {
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
   bool stopping_ = false;
-  std::uint64_t wakeups_ = 0;
 };
 
 }  // namespace tally

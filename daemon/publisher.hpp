@@ -40,7 +40,6 @@ class Publisher {
   bool stop(const std::string& offline_status, std::chrono::milliseconds deadline);
 
   bool connected() const { return connected_; }
-  std::size_t inflight() const { return inflight_.size(); }
   // Everything committed has been acknowledged.
   bool drained() const { return inflight_.empty() && buffer_.count() == 0; }
 
