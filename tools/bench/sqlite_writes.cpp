@@ -163,6 +163,26 @@ std::vector<Txn> schedule(const Config& c) {
 
 // Not SQLite: an append-only segment file, the floor for any design that must make each record durable-ish on
 // its own (a record and an 8-byte acknowledgement marker appended per record; fdatasync per commit with "full").
+// The figures every policy reports, from the process's I/O counters before and after its run.
+void add_io_figures(json& r, const Config& c, std::size_t transactions, long long payload_bytes, const Io& before,
+                    const Io& after) {
+  const double wb = static_cast<double>(after.write_bytes - before.write_bytes);
+  r["sync"] = c.sync_full ? "full" : "normal";
+  r["rate_per_s"] = c.rate;
+  r["records"] = c.records;
+  r["transactions"] = transactions;
+  r["transactions_per_s"] =
+      std::round(static_cast<double>(transactions) / (static_cast<double>(c.records) / c.rate) * 10) / 10;
+  r["payload_bytes_per_record"] = std::round(static_cast<double>(payload_bytes) / static_cast<double>(c.records));
+  r["write_bytes_per_record"] = std::round(wb / static_cast<double>(c.records));
+  r["write_bytes_per_payload_byte"] = std::round(wb / static_cast<double>(payload_bytes) * 100) / 100;
+  r["wchar_per_record"] = std::round(static_cast<double>(after.wchar - before.wchar) / static_cast<double>(c.records));
+  r["write_syscalls_per_record"] =
+      std::round(static_cast<double>(after.syscw - before.syscw) / static_cast<double>(c.records) * 100) / 100;
+  r["disk_kb_per_day_at_rate"] = std::round(wb / (static_cast<double>(c.records) / c.rate) * 86400 / 1024);
+  r["realtime"] = c.realtime;
+}
+
 json run_log(const Config& c, const std::vector<Txn>& txns) {
   const std::string path = c.dir + "/exp.log";
   fs::remove(path);
@@ -194,23 +214,10 @@ json run_log(const Config& c, const std::vector<Txn>& txns) {
   }
   const Io after = io_self();
   ::close(fd);
-  const double wb = static_cast<double>(after.write_bytes - before.write_bytes);
   json r;
   r["policy"] = c.policy;
   r["page_size"] = 0;
-  r["sync"] = c.sync_full ? "full" : "normal";
-  r["rate_per_s"] = c.rate;
-  r["records"] = c.records;
-  r["transactions"] = txns.size();
-  r["transactions_per_s"] = std::round(static_cast<double>(txns.size()) / (static_cast<double>(c.records) / c.rate) * 10) / 10;
-  r["payload_bytes_per_record"] = std::round(static_cast<double>(payload_bytes) / static_cast<double>(c.records));
-  r["write_bytes_per_record"] = std::round(wb / static_cast<double>(c.records));
-  r["write_bytes_per_payload_byte"] = std::round(wb / static_cast<double>(payload_bytes) * 100) / 100;
-  r["wchar_per_record"] = std::round(static_cast<double>(after.wchar - before.wchar) / static_cast<double>(c.records));
-  r["write_syscalls_per_record"] =
-      std::round(static_cast<double>(after.syscw - before.syscw) / static_cast<double>(c.records) * 100) / 100;
-  r["disk_kb_per_day_at_rate"] = std::round(wb / (static_cast<double>(c.records) / c.rate) * 86400 / 1024);
-  r["realtime"] = c.realtime;
+  add_io_figures(r, c, txns.size(), payload_bytes, before, after);
   return r;
 }
 
@@ -288,25 +295,12 @@ json run(const Config& c) {
     }
     const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     const Io after = io_self();
-    const double wb = static_cast<double>(after.write_bytes - before.write_bytes);
     json r;
     r["policy"] = c.policy + (c.param > 0 ? "-" + std::to_string(static_cast<long long>(c.param)) : "") +
                   (c.param2 > 0 ? "/del-" + std::to_string(static_cast<long long>(c.param2)) + "s" : "") +
                   (c.bound ? "+bound" : "") + (c.exclusive ? "+excl" : "");
     r["page_size"] = c.page_size;
-    r["sync"] = c.sync_full ? "full" : "normal";
-    r["rate_per_s"] = c.rate;
-    r["records"] = c.records;
-    r["transactions"] = txns.size();
-    r["transactions_per_s"] = std::round(static_cast<double>(txns.size()) / (static_cast<double>(c.records) / c.rate) * 10) / 10;
-    r["payload_bytes_per_record"] = std::round(static_cast<double>(payload_bytes) / static_cast<double>(c.records));
-    r["write_bytes_per_record"] = std::round(wb / static_cast<double>(c.records));
-    r["write_bytes_per_payload_byte"] = std::round(wb / static_cast<double>(payload_bytes) * 100) / 100;
-    r["wchar_per_record"] = std::round(static_cast<double>(after.wchar - before.wchar) / static_cast<double>(c.records));
-    r["write_syscalls_per_record"] =
-        std::round(static_cast<double>(after.syscw - before.syscw) / static_cast<double>(c.records) * 100) / 100;
-    r["disk_kb_per_day_at_rate"] = std::round(wb / (static_cast<double>(c.records) / c.rate) * 86400 / 1024);
-    r["realtime"] = c.realtime;
+    add_io_figures(r, c, txns.size(), payload_bytes, before, after);
     if (!c.realtime) r["us_per_record"] = std::round(elapsed_s / static_cast<double>(c.records) * 1e6 * 10) / 10;
     std::sort(txn_us.begin(), txn_us.end());
     auto pct = [&](double p) { return std::round(txn_us[std::min(txn_us.size() - 1, static_cast<std::size_t>(p / 100 * static_cast<double>(txn_us.size())))]); };
