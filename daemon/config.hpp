@@ -44,6 +44,7 @@ struct DeviceConfig {
   double stale_s = 0;
   double publish_every_s = 0;
   double deadband = 0;
+  std::string feedback;  // an [[outputs]] name: accepted and refused scans are signalled on it
   DriverFactory make;  // builds the driver with its parsed settings; no I/O until open()
 };
 

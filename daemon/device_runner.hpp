@@ -1,7 +1,9 @@
 #pragma once
-// Runs one device for the framework: opens it, watches its descriptor or polls it, reopens it with back-off after
-// it disappears (a USB adapter pulled, a pty closed), reports online/offline transitions, counts dropped frames and
-// filters readings through the deadband. device_error is caught here and nowhere else.
+// Runs one device for the framework: opens it, watches its descriptor or polls it, wakes it when it asked to be,
+// reopens it with back-off after it disappears (a USB adapter pulled, a pty closed), reports online/offline
+// transitions, counts dropped frames and filters readings through the deadband (scans and pulses always pass).
+// Whatever a driver throws (device_error, libgpiod's std::system_error, anything else) is caught here and nowhere
+// else: the device goes offline with the error in its state and is retried with back-off. No spin, no exit.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -14,10 +16,14 @@
 
 namespace tally {
 
-class DeviceRunner final : private ReadingSink {
+class DeviceRunner final : private InputSink {
  public:
+  // What the runner hands on, on the loop thread. The station's hooks must not throw; if one does, the runner logs
+  // it and goes on (the driver is not blamed).
   struct Hooks {
     std::function<void(const DeviceConfig&, const Reading&)> reading;
+    std::function<void(const DeviceConfig&, const Scan&)> scan;
+    std::function<void(const DeviceConfig&, const Pulse&)> pulse;
     std::function<void(const DeviceConfig&, bool online, const std::string& error)> state_changed;
   };
   DeviceRunner(DeviceConfig config, EventLoop& loop, Hooks hooks);
@@ -38,14 +44,27 @@ class DeviceRunner final : private ReadingSink {
   const std::optional<Reading>& last() const { return last_; }
   std::uint64_t dropped() const { return dropped_; }
 
+  // Back-off between reopen attempts: from first_backoff, doubling to max_backoff. It starts again from the first
+  // once the device has produced input or stayed open for stable_after.
+  static constexpr std::chrono::milliseconds first_backoff{250};
+  static constexpr std::chrono::milliseconds max_backoff{5000};
+  static constexpr std::chrono::seconds stable_after{10};
+
  private:
-  void try_open();
-  void collect();
+  void try_open() noexcept;
+  void collect() noexcept;
+  void fail(const std::string& error) noexcept;  // close, report offline, schedule a reopen
   void went_online();
   void went_offline(const std::string& error);
   void finish_command(bool ok, std::string detail);
+  template <class Fn>
+  void to_station(const char* what, Fn&& fn) noexcept;
+  // InputSink, for the driver
   void reading(Reading r) override;
+  void scan(Scan s) override;
+  void pulse(Pulse p) override;
   void dropped(std::string_view why) override;
+  void wake_after(std::chrono::milliseconds delay) override;
 
   DeviceConfig config_;
   EventLoop& loop_;
@@ -53,13 +72,15 @@ class DeviceRunner final : private ReadingSink {
   std::unique_ptr<Driver> driver_;
   int watched_fd_ = -1;
   bool open_ = false;  // between a successful open() and stop()
-  Timer poll_timer_, reopen_timer_, command_timer_;
+  std::chrono::steady_clock::time_point opened_at_{};
+  Timer poll_timer_, wake_timer_, reopen_timer_, command_timer_;
   Driver::CommandDone pending_command_;
-  std::chrono::milliseconds backoff_;
+  std::chrono::milliseconds backoff_ = first_backoff;
   std::optional<bool> online_;  // unknown until the first open attempt
   std::string error_;
   std::optional<Reading> last_;
   std::uint64_t dropped_ = 0;
+  std::uint64_t hook_failures_ = 0;
   ReportFilter filter_;
 };
 

@@ -8,6 +8,8 @@
 #include <system_error>
 #include <vector>
 
+#include "device_error.hpp"
+
 namespace tally {
 
 // One problem in a configuration file, already formatted as "PATH:LINE:COLUMN: message" (or "PATH: message").
@@ -16,20 +18,11 @@ struct config_error : std::runtime_error {
   std::vector<std::string> problems;
 };
 
-// A device could not be opened or stopped answering: carries errno so the runner can tell "unplugged" (ENOENT,
-// ENODEV, EIO) from "misconfigured" (EACCES, EINVAL) in its log and device state.
-struct device_error : std::system_error {
-  device_error(int errnum, const std::string& what) : std::system_error(errnum, std::generic_category(), what) {}
-  int errnum() const noexcept { return code().value(); }
-};
-
 // The buffer database failed in a way the caller must handle (cannot create the file, disk full on commit...).
 struct buffer_error : std::runtime_error {
   buffer_error(int sqlite_code, const std::string& what) : std::runtime_error(what), sqlite_code(sqlite_code) {}
   int sqlite_code;
 };
 
-// Throws device_error from the current errno, like libgpiod's throw_from_errno().
-[[noreturn]] inline void throw_from_errno(const std::string& what) { throw device_error(errno, what); }
 
 }  // namespace tally

@@ -57,12 +57,34 @@ Production::Production(Mode mode, int downtime_s, std::vector<Recipe> recipes, c
   ctx_.mode = mode;
 }
 
-bool Production::handles(const std::string& cmd) {
-  static const char* const names[] = {"batch.start", "step.next", "batch.end", "lot.record", "work_order.start",
-                                      "work_order.end", "unit.add", "unit.reject", "operator.set"};
-  for (const char* n : names)
-    if (cmd == n) return true;
-  return false;
+// The production commands: name, the mode they belong to, and what runs them. The one list of them.
+std::span<const Production::Command> Production::commands() {
+  using P = Production;
+  static const Command table[] = {
+      {"batch.start", Mode::process, [](P& p, const json& a, const std::string&, wall_time t) { return p.batch_start(a, t); }},
+      {"step.next", Mode::process, [](P& p, const json&, const std::string&, wall_time t) { return p.step_next(t); }},
+      {"batch.end", Mode::process, [](P& p, const json& a, const std::string&, wall_time t) { return p.batch_end(a, t); }},
+      {"lot.record", Mode::process, [](P& p, const json& a, const std::string&, wall_time t) { return p.lot_record(a, t); }},
+      {"work_order.start", Mode::discrete,
+       [](P& p, const json& a, const std::string&, wall_time t) { return p.work_order_start(a, t); }},
+      {"work_order.end", Mode::discrete, [](P& p, const json&, const std::string&, wall_time t) { return p.work_order_end(t); }},
+      {"unit.add", Mode::discrete, [](P& p, const json& a, const std::string& s, wall_time t) { return p.unit_add(a, s, t); }},
+      {"unit.reject", Mode::discrete,
+       [](P& p, const json& a, const std::string& s, wall_time t) { return p.unit_reject(a, s, t); }},
+      {"operator.set", std::nullopt, [](P& p, const json& a, const std::string&, wall_time t) { return p.operator_set(a, t); }},
+  };
+  return table;
+}
+
+const Production::Command* Production::find_command(std::string_view cmd) {
+  for (const auto& c : commands())
+    if (c.name == cmd) return &c;
+  return nullptr;
+}
+
+bool Production::weighing() const {
+  return batch_ && batch_->step < batch_->recipe.steps.size() &&
+         batch_->recipe.steps[batch_->step].kind == StepKind::weigh;
 }
 
 Record Production::event(const std::string& name, const json& fields, wall_time ts) const {
@@ -91,19 +113,13 @@ void Production::sync_context() {
 }
 
 Outcome Production::handle(const std::string& cmd, const json& args, const std::string& source, wall_time now) {
-  if (cmd == "operator.set") return operator_set(args, now);
-  const bool process_cmd = cmd.rfind("batch.", 0) == 0 || cmd == "step.next" || cmd == "lot.record";
-  if (process_cmd && mode_ != Mode::process) return refused("the station is in discrete mode; " + cmd + " is for process mode");
-  if (!process_cmd && mode_ != Mode::discrete) return refused("the station is in process mode; " + cmd + " is for discrete mode");
-  if (cmd == "batch.start") return batch_start(args, now);
-  if (cmd == "step.next") return step_next(now);
-  if (cmd == "batch.end") return batch_end(args, now);
-  if (cmd == "lot.record") return lot_record(args, now);
-  if (cmd == "work_order.start") return work_order_start(args, now);
-  if (cmd == "work_order.end") return work_order_end(now);
-  if (cmd == "unit.add") return unit_add(args, source, now);
-  if (cmd == "unit.reject") return unit_reject(args, source, now);
-  return refused("unknown command \"" + cmd + "\"");
+  const Command* c = find_command(cmd);
+  if (!c) return refused("unknown command \"" + cmd + "\"");
+  if (c->mode == Mode::process && mode_ != Mode::process)
+    return refused("the station is in discrete mode; " + cmd + " is for process mode");
+  if (c->mode == Mode::discrete && mode_ != Mode::discrete)
+    return refused("the station is in process mode; " + cmd + " is for discrete mode");
+  return c->run(*this, args, source, now);
 }
 
 // ---- process mode

@@ -5,10 +5,13 @@
 // saves save() in the same buffer transaction, so a restart or a power cut resumes exactly where the records say.
 #include <map>
 #include <optional>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
-#include "config.hpp"
+#include "context.hpp"
+#include "recipe.hpp"
 #include "record.hpp"
 
 namespace tally {
@@ -41,7 +44,9 @@ class Production {
   // A production command (batch.*, step.next, lot.record, work_order.*, unit.*, operator.set). `source` says
   // where it came from ("mqtt", "scan", "gpio", ...). A refused command changes nothing.
   Outcome handle(const std::string& cmd, const json& args, const std::string& source, wall_time now);
-  static bool handles(const std::string& cmd);
+  static bool handles(std::string_view cmd) { return find_command(cmd) != nullptr; }
+  // True while the current step is a weigh step (an unmatched scan is then an ingredient lot).
+  bool weighing() const;
 
   // A reading stamped with the current context: weigh steps keep the last stable weight of their device, hold
   // steps the time in range and min/mean/max.
@@ -56,6 +61,14 @@ class Production {
   std::optional<wall_time> next_deadline() const;
 
  private:
+  struct Command {
+    std::string_view name;
+    std::optional<Mode> mode;  // the mode it belongs to; none = both
+    Outcome (*run)(Production&, const json& args, const std::string& source, wall_time now);
+  };
+  static std::span<const Command> commands();
+  static const Command* find_command(std::string_view cmd);
+
   struct StepRun {
     wall_time started{};
     std::optional<double> last_stable;  // weigh: the last reading the scale called stable

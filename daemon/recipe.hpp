@@ -30,6 +30,13 @@ struct Recipe {
   std::vector<RecipeStep> steps;
 };
 
-const char* to_string(StepKind kind);
+constexpr const char* to_string(StepKind kind) {
+  switch (kind) {
+    case StepKind::weigh: return "weigh";
+    case StepKind::hold: return "hold";
+    case StepKind::manual: return "manual";
+  }
+  return "manual";
+}
 
 }  // namespace tally

@@ -14,15 +14,6 @@
 
 namespace tally {
 
-const char* to_string(StepKind kind) {
-  switch (kind) {
-    case StepKind::weigh: return "weigh";
-    case StepKind::hold: return "hold";
-    case StepKind::manual: return "manual";
-  }
-  return "manual";
-}
-
 namespace {
 
 bool valid_name(const std::string& s) {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "context.hpp"
-#include "reading.hpp"
+#include "input.hpp"
 
 namespace tally {
 

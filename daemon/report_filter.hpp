@@ -6,7 +6,7 @@
 #include <cmath>
 #include <optional>
 
-#include "reading.hpp"
+#include "input.hpp"
 
 namespace tally {
 

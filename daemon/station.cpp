@@ -48,6 +48,12 @@ void Station::start() {
   if (const auto saved = buffer_.get_state("context")) {
     if (const auto warning = production_.restore(*saved)) spdlog::warn("context: {}", *warning);
   }
+  if (const auto saved = buffer_.get_state("counters")) {
+    const json totals = json::parse(*saved, nullptr, false);
+    if (totals.is_object())
+      for (const auto& [device, total] : totals.items())
+        if (total.is_number_integer()) counters_[device] = total.get<std::int64_t>();
+  }
   if (const auto& skip = buffer_.seq_skipped()) {
     spdlog::warn("buffer: the previous run ended without a clean stop in an earlier boot (power cut?); seq {}..{} "
                  "skipped so that no seq it may have published is reused", skip->first_seq, skip->last_seq);
@@ -74,6 +80,8 @@ void Station::start() {
 void Station::start_devices() {
   const DeviceRunner::Hooks hooks{
       [this](const DeviceConfig& d, const Reading& r) { on_reading(d, r); },
+      [this](const DeviceConfig& d, const Scan& s) { on_scan(d, s); },
+      [this](const DeviceConfig& d, const Pulse& p) { on_pulse(d, p); },
       [this](const DeviceConfig& d, bool online, const std::string& error) { on_device_state(d, online, error); }};
   for (const auto& d : config_.devices) devices_.push_back(std::make_unique<DeviceRunner>(d, loop_, hooks));
   for (auto& d : devices_) d->start();
@@ -104,14 +112,6 @@ bool Station::reload() {
   start_devices();
   spdlog::info("reload: {} devices from {}", config_.devices.size(), config_.path);
   return true;
-}
-
-void Station::on_reading(const DeviceConfig& device, const Reading& r) {
-  buffer_.append(stamp_reading(stamp_, device.name, r, production_.context()));
-  if (production_.observe(device.name, r)) {
-    context_dirty_ = true;
-    if (std::chrono::steady_clock::now() - context_saved_ >= context_save_interval) save_context();
-  }
 }
 
 void Station::save_context() {

@@ -4,7 +4,12 @@
 // send what was committed.
 //
 //   driver --Reading--> DeviceRunner --(deadband)--> Station::on_reading --stamp--> Buffer::append
+//   driver --Scan/Pulse--> DeviceRunner --> Station::on_scan/on_pulse --> record + the production command it drives
 //   end of loop iteration: Buffer::commit() --> Publisher::pump() --QoS 1--> broker --PUBACK--> Buffer::acknowledge
+//
+// station.cpp: lifecycle, device state, commit and publish. station_input.cpp: what device input becomes.
+// station_commands.cpp: commands from MQTT (and from scans and pulses) with their replies and events.
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +18,7 @@
 #include "config.hpp"
 #include "device_runner.hpp"
 #include "event_loop.hpp"
+#include "outputs.hpp"
 #include "production.hpp"
 #include "publisher.hpp"
 
@@ -39,6 +45,9 @@ class Station {
   // Replies to a command and records it as a `command` event.
   void finish_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args,
                       bool ok, const std::string& error, const json& reply);
+  // Records a command (from MQTT or from device input) as a `command` event.
+  void record_command(const json& id, const std::string& cmd, const std::string& source, const json& args, bool ok,
+                      const std::string& error);
   void device_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args);
   void apply(Outcome& outcome);      // appends its records, saves the context, publishes B/context
   void save_context();
@@ -46,6 +55,13 @@ class Station {
   void publish_context();
   json status_json(bool online) const;
   void on_reading(const DeviceConfig& device, const Reading& r);
+  void on_scan(const DeviceConfig& device, const Scan& s);
+  void on_pulse(const DeviceConfig& device, const Pulse& p);
+  // Runs a production command that device input triggered (a scan, a pulse), records it as a `command` event with
+  // the device as its source, and returns whether it was accepted.
+  bool run_device_command(const std::string& device, const std::string& cmd, const json& args, wall_time ts);
+  void feedback(const DeviceConfig& device, bool accepted);
+  void save_counters();
   void on_device_state(const DeviceConfig& device, bool online, const std::string& error);
   void emit_event(const std::string& name, const json& fields);
   void end_of_iteration();
@@ -61,6 +77,8 @@ class Station {
   Production production_;
   Publisher publisher_;
   std::vector<std::unique_ptr<DeviceRunner>> devices_;
+  std::unique_ptr<Outputs> outputs_;
+  std::map<std::string, std::int64_t> counters_;  // running pulse totals per device, kept in the buffer's state
   wall_time since_;
   Timer clock_check_, commit_retry_, status_refresh_, production_timer_;
   std::string published_context_;

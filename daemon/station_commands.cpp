@@ -111,11 +111,16 @@ void Station::finish_command(const Publisher::Command& c, const json& id, const 
     answer["error"] = error;
   }
   pending_replies_.emplace_back(c, to_text(answer));
-  json fields{{"id", id}, {"cmd", cmd}, {"source", "mqtt"}, {"ok", ok}};
+  record_command(id, cmd, "mqtt", args, ok, error);
+}
+
+void Station::record_command(const json& id, const std::string& cmd, const std::string& source, const json& args,
+                             bool ok, const std::string& error) {
+  json fields{{"id", id}, {"cmd", cmd}, {"source", source}, {"ok", ok}};
   if (args.is_object() && !args.empty()) fields["args"] = args;
   if (!ok) fields["error"] = error;
   emit_event("command", fields);
-  if (!ok) spdlog::info("command {} refused: {}", cmd.empty() ? "(malformed)" : cmd, error);
+  if (!ok) spdlog::info("command {} from {} refused: {}", cmd.empty() ? "(malformed)" : cmd, source, error);
 }
 
 }  // namespace tally

@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "errors.hpp"
+#include "device_error.hpp"
 #include "scale_serial/units.hpp"
 #include "serial/line_splitter.hpp"
 #include "serial/read_lines.hpp"
@@ -74,7 +74,7 @@ class ScaleSerial final : public Driver {
   // An open port is not a scale: the first valid frame brings the device online.
   bool confirms_online() const noexcept override { return true; }
 
-  void collect(ReadingSink& sink) override {
+  void collect(InputSink& sink) override {
     read_lines(
         port_.get(), s_.serial.port, splitter_,
         [&](std::string_view line, wall_time ts) { handle(p_.parse(line), ts, sink); },
@@ -191,7 +191,7 @@ class ScaleSerial final : public Driver {
     throw device_error(ETIMEDOUT, what);
   }
 
-  void handle(const ScaleFrame& f, wall_time ts, ReadingSink& sink) {
+  void handle(const ScaleFrame& f, wall_time ts, InputSink& sink) {
     if (f.kind == FrameKind::garbage) {
       ++noise_;
       sink.dropped(f.reason);
@@ -251,7 +251,7 @@ class ScaleSerial final : public Driver {
   }
 
   // A weight or fault frame as a reading in the configured unit; nullopt (and counted) when it cannot be one.
-  std::optional<Reading> reading(const ScaleFrame& f, wall_time ts, ReadingSink& sink) {
+  std::optional<Reading> reading(const ScaleFrame& f, wall_time ts, InputSink& sink) {
     if (f.kind == FrameKind::fault) {
       Reading r = fault_reading(f.reason, ts);
       sink.reading(r);

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "errors.hpp"
-#include "reading.hpp"
+#include "device_error.hpp"
+#include "input.hpp"
 #include "serial/line_splitter.hpp"
 
 namespace tally {

@@ -6,7 +6,7 @@
 #include <array>
 #include <utility>
 
-#include "errors.hpp"
+#include "device_error.hpp"
 #include "table_reader.hpp"
 
 namespace tally {

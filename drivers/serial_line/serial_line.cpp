@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "errors.hpp"
+#include "device_error.hpp"
 #include "serial/line_splitter.hpp"
 #include "serial/read_lines.hpp"
 #include "serial/serial_port.hpp"
@@ -48,7 +48,7 @@ class SerialLine final : public Driver {
   void close() noexcept override { port_.reset(); }
   int fd() const noexcept override { return port_.get(); }
 
-  void collect(ReadingSink& sink) override {
+  void collect(InputSink& sink) override {
     read_lines(
         port_.get(), s_.serial.port, splitter_,
         [&](std::string_view line, wall_time ts) {

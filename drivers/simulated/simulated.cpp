@@ -16,7 +16,7 @@ class Simulated final : public Driver {
   void close() noexcept override {}
   std::chrono::milliseconds poll_interval() const noexcept override { return s_.poll; }
 
-  void collect(ReadingSink& sink) override {
+  void collect(InputSink& sink) override {
     const std::chrono::duration<double> t = std::chrono::steady_clock::now() - start_;
     double v = s_.waveform == Waveform::random ? std::uniform_real_distribution<>(s_.min, s_.max)(rng_)
                                                : wave(s_, t.count());

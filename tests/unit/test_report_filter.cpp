@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include "report_filter.hpp"
-#include "simulated/simulated.hpp"
 
 using namespace tally;
 using namespace std::chrono;
@@ -49,23 +48,4 @@ TEST_CASE("a fault or a change of stability always passes the deadband") {
   Reading unstable = value(5);
   unstable.stable = false;
   CHECK(f.pass(unstable, t0 + 4s));
-}
-
-TEST_CASE("the simulated waveforms stay within [min, max] with the period asked for") {
-  simulated::Settings s;
-  s.min = 10;
-  s.max = 20;
-  s.period_s = 4;
-  s.waveform = simulated::Waveform::sine;
-  CHECK(simulated::wave(s, 0) == Approx(15));
-  CHECK(simulated::wave(s, 1) == Approx(20));
-  CHECK(simulated::wave(s, 3) == Approx(10));
-  s.waveform = simulated::Waveform::ramp;
-  CHECK(simulated::wave(s, 2) == Approx(15));
-  CHECK(simulated::wave(s, 5) == Approx(12.5));
-  s.waveform = simulated::Waveform::square;
-  CHECK(simulated::wave(s, 1) == 20);
-  CHECK(simulated::wave(s, 3) == 10);
-  s.waveform = simulated::Waveform::constant;
-  CHECK(simulated::wave(s, 7) == 10);
 }

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "args.hpp"
-#include "config.hpp"
+#include "config_sections.hpp"
 #include "errors.hpp"
 #include "session.hpp"
 #include "version.hpp"
@@ -103,7 +103,7 @@ std::optional<Target> resolve_target(const Options& o, int& code) {
   const bool need_config = o.config_given || !o.url || !o.base || ::stat(o.config.c_str(), &st) == 0;
   if (need_config) {
     try {
-      const tally::Config config = tally::load_config(o.config);
+      const tally::Config config = tally::load_connection_config(o.config);
       t.mqtt = config.mqtt;
       t.base = config.base_topic();
     } catch (const tally::config_error& e) {

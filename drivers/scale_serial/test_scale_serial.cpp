@@ -10,8 +10,9 @@
 #include <iterator>
 #include <optional>
 
-#include "config.hpp"
-#include "errors.hpp"
+#include "device_error.hpp"
+#include "driver_testing.hpp"
+#include "scale_serial/scale_serial.hpp"
 #include "serial/serial_port.hpp"
 #include "support/pty.hpp"
 #include "support/temp_dir.hpp"
@@ -22,22 +23,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Collected final : ReadingSink {
-  std::vector<Reading> readings;
-  std::vector<std::string> drops;
-  void reading(Reading r) override { readings.push_back(std::move(r)); }
-  void dropped(std::string_view why) override { drops.emplace_back(why); }
-};
+using Collected = test::RecordingSink;
 
 struct Outcome {
   bool ok = false;
   std::string detail;
 };
 
-Config scale_config(const std::string& port, const std::string& keys) {
-  return parse_config("[station]\nid = \"s\"\n[[devices]]\nname = \"scale\"\ndriver = \"scale-serial\"\nport = \"" +
-                          port + "\"\n" + keys,
-                      "t.toml");
+std::unique_ptr<Driver> scale_driver(const std::string& port, const std::string& keys) {
+  return test::make_driver(&scale_serial::configure, "[station]\nid = \"s\"\n[[devices]]\nname = \"scale\"\ndriver = \"scale-serial\"\nport = \"" +
+                          port + "\"\n" + keys);
 }
 
 // A scale on a pty, its driver, and what the driver produced.
@@ -48,7 +43,7 @@ struct Bench {
   Collected got;
   std::optional<Outcome> outcome;
 
-  explicit Bench(const std::string& keys) { driver = scale_config(pty.link(), keys).devices.at(0).make(); }
+  explicit Bench(const std::string& keys) { driver = scale_driver(pty.link(), keys); }
 
   // One round of the runner: wait up to 10 ms for input, then collect (input or timer, the driver cannot tell).
   void step() {
@@ -395,14 +390,10 @@ TEST_CASE("scale-serial Adam: plain lines are not stable, and an unplugged adapt
 
 TEST_CASE("scale-serial keys are validated with positions") {
   const auto problems = [](const std::string& keys) {
-    try {
-      parse_config("[station]\nid = \"s\"\n[[devices]]\nname = \"scale\"\ndriver = \"scale-serial\"\nport = \"/dev/x\"\n" +
-                       keys,
-                   "t.toml");
-    } catch (const config_error& e) {
-      return e.problems;
-    }
-    return std::vector<std::string>{};
+    return test::configure_driver(
+               &scale_serial::configure,
+               "[station]\nid = \"s\"\n[[devices]]\nname = \"scale\"\ndriver = \"scale-serial\"\nport = \"/dev/x\"\n" + keys)
+        .problems;
   };
   CHECK(problems("protocol = \"mt-sics\"\n").empty());
   const auto missing = problems("");
@@ -426,7 +417,11 @@ TEST_CASE("scale-serial sample.toml is a valid configuration") {
   std::ifstream in(std::string(TALLY_SOURCE_DIR) + "/drivers/scale_serial/sample.toml");
   REQUIRE(in);
   const std::string sample((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const Config c = parse_config("[station]\nid = \"s\"\n" + sample, "sample.toml");
-  REQUIRE(c.devices.size() == 2);
-  CHECK(c.devices[0].driver == "scale-serial");
+  // Both [[devices]] tables of the sample configure without a problem.
+  REQUIRE(test::device_count(sample) == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto c = test::configure_driver(&scale_serial::configure, sample, "sample.toml", i);
+    CHECK(c.problems.empty());
+    CHECK(c.make);
+  }
 }

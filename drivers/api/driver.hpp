@@ -2,7 +2,12 @@
 // The driver contract. A driver knows its device and nothing else: the framework (DeviceRunner) owns the event
 // loop, opens and reopens, stamps context, filters and buffers. A driver either hands the loop a file descriptor to
 // watch (a serial port, an evdev node, a GPIO line's event fd) or asks to be polled at an interval (SPI, simulated),
-// and collect() turns whatever is ready into readings.
+// and collect() turns whatever is ready into input for the sink.
+//
+//   open()    -> throws device_error when the device is absent or unusable; the runner retries with back-off
+//   fd()      -> a descriptor to watch, or -1          poll_interval() -> how often to collect() without input
+//   collect() -> reads what is ready, never blocks; throws device_error when the device is gone
+//   close()   -> never throws
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -10,33 +15,36 @@
 #include <string>
 #include <string_view>
 
-#include "reading.hpp"
+#include "input.hpp"
 
 namespace tally {
 
 class TableReader;
 
-// Where a driver's output goes. Bad frames are data, not exceptions: they are counted through dropped().
-class ReadingSink {
+// Where a driver's input goes, and the driver's way to ask for a wake-up. Bad frames are data, not exceptions:
+// they are counted through dropped().
+class InputSink {
  public:
-  virtual ~ReadingSink() = default;
+  virtual ~InputSink() = default;
   virtual void reading(Reading r) = 0;
+  virtual void scan(Scan s) = 0;
+  virtual void pulse(Pulse p) = 0;
   virtual void dropped(std::string_view why) = 0;
+  // Calls collect() once more after `delay`, whether or not input arrives (a debounce window closing, a scanner's
+  // inter-key timeout, an ADC not ready yet). Asking again replaces the earlier request; it ends with close().
+  virtual void wake_after(std::chrono::milliseconds delay) = 0;
 };
 
 class Driver {
  public:
   virtual ~Driver() = default;
-  // Opens the device. Throws device_error (with errno) when it is absent or unusable; the runner retries with
-  // back-off.
   virtual void open() = 0;
   virtual void close() noexcept = 0;
-  // A descriptor to watch for input, or -1. Valid between open() and close().
+  // A descriptor to watch for input, or -1. Read after every open().
   virtual int fd() const noexcept { return -1; }
-  // How often to call collect() without input; zero for fd-driven drivers.
+  // How often to call collect() without input; zero for fd-driven drivers. Read after every open().
   virtual std::chrono::milliseconds poll_interval() const noexcept { return std::chrono::milliseconds{0}; }
-  // Reads what is ready (never blocks). Throws device_error when the device is gone (unplugged, EIO, hang-up).
-  virtual void collect(ReadingSink& sink) = 0;
+  virtual void collect(InputSink& sink) = 0;
 
   // Device commands ("tare", "zero"). The driver sends the request and calls `done` exactly once, normally from
   // collect() when the device answers (ok, or not ok with the device's reason). Returns false, without calling
@@ -47,7 +55,7 @@ class Driver {
   virtual void cancel_command() noexcept {}
 
   // True when an open port does not yet mean the device is there (request/response protocols such as a polled
-  // scale): the runner then reports the device online only once it has produced a reading.
+  // scale): the runner then reports the device online only once it has produced input.
   virtual bool confirms_online() const noexcept { return false; }
 };
 
@@ -55,6 +63,7 @@ using DriverFactory = std::function<std::unique_ptr<Driver>()>;
 
 // One row of the driver registry: the name used in `driver = "..."` and a function that reads the driver's own
 // keys from its [[devices]] table (reporting problems with positions) and returns a factory holding the settings.
+// The common keys (name, driver, stale_s, publish_every_s, deadband, feedback) are read by the framework.
 struct DriverSpec {
   std::string_view name;
   std::string_view summary;

@@ -6,9 +6,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "config.hpp"
-#include "errors.hpp"
+#include "device_error.hpp"
+#include "driver_testing.hpp"
 #include "serial/serial_port.hpp"
+#include "serial_line/serial_line.hpp"
 #include "support/pty.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait.hpp"
@@ -17,18 +18,12 @@ using namespace tally;
 
 namespace {
 
-struct Collected final : ReadingSink {
-  std::vector<Reading> readings;
-  std::vector<std::string> drops;
-  void reading(Reading r) override { readings.push_back(std::move(r)); }
-  void dropped(std::string_view why) override { drops.emplace_back(why); }
-};
+using Collected = test::RecordingSink;
 
 std::unique_ptr<Driver> make_driver(const std::string& port, const std::string& extra = "") {
-  const Config c = parse_config("[station]\nid = \"s\"\n[[devices]]\nname = \"t\"\ndriver = \"serial-line\"\nport = \"" +
-                                    port + "\"\nquantity = \"temperature\"\nunit = \"degC\"\n" + extra,
-                                "t.toml");
-  return c.devices.at(0).make();
+  return test::make_driver(&serial_line::configure,
+                           "[station]\nid = \"s\"\n[[devices]]\nname = \"t\"\ndriver = \"serial-line\"\nport = \"" +
+                               port + "\"\nquantity = \"temperature\"\nunit = \"degC\"\n" + extra);
 }
 
 // Collects until `n` readings arrived or the deadline passed (polls the driver's fd like the event loop does).

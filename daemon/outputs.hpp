@@ -1,0 +1,24 @@
+#pragma once
+// Outputs (buzzers, stack lights) as the station uses them: scan feedback plays a short pattern, alarms hold an
+// output on while they are active and unacknowledged. The GPIO implementation is [[outputs]]'s; until one is
+// configured (and in tests) the station talks to this interface only.
+#include <string>
+
+namespace tally {
+
+enum class OutputPattern {
+  accepted,  // a scan was taken: one short beep / flash
+  refused,   // a scan was refused: three short beeps / flashes
+};
+
+class Outputs {
+ public:
+  virtual ~Outputs() = default;
+  virtual bool has(const std::string& output) const = 0;
+  // Plays a short pattern on `output`; it ends by itself, back to the output's held state.
+  virtual void play(const std::string& output, OutputPattern pattern) = 0;
+  // Holds `output` on while any holder wants it (an alarm id names itself as the holder).
+  virtual void hold(const std::string& output, const std::string& holder, bool on) = 0;
+};
+
+}  // namespace tally
