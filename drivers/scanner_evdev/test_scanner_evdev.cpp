@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "device_error.hpp"
 #include "driver_testing.hpp"
 #include "scanner_evdev.hpp"
@@ -80,4 +82,13 @@ TEST_CASE("a path that is neither a device nor a FIFO, and a missing one, are de
   } catch (const device_error& e) {
     CHECK(e.errnum() == ENOENT);
   }
+}
+
+TEST_CASE("scanner-evdev sample.toml is a valid configuration") {
+  std::ifstream in(std::string(TALLY_SOURCE_DIR) + "/drivers/scanner_evdev/sample.toml");
+  REQUIRE(in);
+  const std::string sample((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto c = test::configure_driver(&scanner_evdev::configure, sample, "sample.toml");
+  CHECK(c.problems.empty());
+  CHECK(c.make);
 }

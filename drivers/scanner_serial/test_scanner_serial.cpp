@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 #include <poll.h>
 
+#include <fstream>
+
 #include "device_error.hpp"
 #include "driver_testing.hpp"
 #include "scanner_serial/scanner_serial.hpp"
@@ -51,4 +53,13 @@ TEST_CASE("scanner-serial on a pty: CR, LF and CR LF terminated codes, split acr
     }
   };
   CHECK_THROWS_AS(drain_until_gone(), device_error);  // unplugged: the runner reopens the same path
+}
+
+TEST_CASE("scanner-serial sample.toml is a valid configuration") {
+  std::ifstream in(std::string(TALLY_SOURCE_DIR) + "/drivers/scanner_serial/sample.toml");
+  REQUIRE(in);
+  const std::string sample((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto c = test::configure_driver(&scanner_serial::configure, sample, "sample.toml");
+  CHECK(c.problems.empty());
+  CHECK(c.make);
 }
