@@ -172,3 +172,28 @@ name = "Mini soap"
   CHECK(events(sub.messages(), "lot.recorded").size() == 1);
   CHECK(commands_from(sub.messages(), "scanner")[2]["ok"] == false);
 }
+
+TEST_CASE("no terminator, 16-byte events, and a rule added by SIGHUP") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "tally/#", "e2e-scan-reload");
+  const std::string fifo = dir.file("scanner.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string device = scanner_device(fifo, "terminator = \"none\"\nevent_size = 16\ntimeout_ms = 50");
+  Daemon tallyd(dir, station_config(broker, dir, device));
+  tallyd.start();
+  INFO(tallyd.log());
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
+  const std::vector<std::string> emu{"--terminator", "none", "--event-size", "16"};
+
+  json r = scan(dir, sub, fifo, "OP:kim", "OP:kim", emu);  // ended by the inter-key timeout
+  CHECK_FALSE(r.contains("action"));                        // no rule yet
+
+  std::ofstream(tallyd.config_path, std::ios::app) << "\n[[scan_rules]]\npattern = '^OP:(.+)$'\naction = \"operator.set\"\n"
+                                                     "fields = [\"operator\"]\n";
+  tallyd.process->signal(SIGHUP);
+  REQUIRE(wait_until([&] { return tallyd.log().find("devices from") != std::string::npos; }));
+  r = scan(dir, sub, fifo, "OP:lee", "OP:lee", emu);
+  CHECK(r["action"] == "operator.set");
+  REQUIRE(sub.wait_for([](const auto& all) { return last_on(all, base + "/context").value("operator", "") == "lee"; }));
+}
