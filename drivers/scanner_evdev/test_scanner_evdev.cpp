@@ -32,7 +32,7 @@ event_size = 20
   CHECK(c.problems[3].rfind("t.toml:8:", 0) == 0);
 }
 
-TEST_CASE("grab on a FIFO is refused with a clear error; grab = false reads it") {
+TEST_CASE("grab on a FIFO is refused with a clear error, grab = false reads it") {
   test::TempDir dir;
   const std::string fifo = dir.path() + "/scanner";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);

@@ -128,7 +128,7 @@ TEST_CASE("the GS1 separator in each configured form becomes ASCII GS") {
   CHECK(parse_gs("ctrl+key:27")->ctrl);
 }
 
-TEST_CASE("terminators: Enter, keypad Enter, Tab; the other key is not part of the code") {
+TEST_CASE("terminators: Enter, keypad Enter, Tab, and the other key is not part of the code") {
   Script s;
   s.tap(KEY_1), s.tap(KEY_TAB_), s.tap(KEY_2), s.tap(KEY_KPENTER_);
   auto out = run(s);

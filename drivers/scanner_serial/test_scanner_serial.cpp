@@ -13,7 +13,7 @@
 
 using namespace tally;
 
-TEST_CASE("a line is a code; the AIM identifier is kept apart; GS stays; control bytes are noise") {
+TEST_CASE("a line is a code, the AIM identifier is kept apart, GS stays, control bytes are noise") {
   auto l = scanner_serial::parse_line("]C1011231231231233310ABC123\x1D" "99TESTING");  // shared/reference/devices.md
   CHECK(l.symbology == "]C1");
   CHECK(l.code == "011231231231233310ABC123\x1D" "99TESTING");
