@@ -266,7 +266,9 @@ class ScaleSerial final : public Driver {
     }
     const auto v = convert_mass(*f.value, f.decimals, unit, s_.unit);
     if (!v) {
-      sink.dropped("unit is not a mass");
+      // A count, a percentage, a force, a density or a regional unit (tael): recorded by the parser as printed,
+      // counted here with its name so the operator sees what the scale is set to.
+      sink.dropped("unit \"" + unit + "\" is not a mass tallyd converts (set the scale to g, kg, lb or oz)");
       return std::nullopt;
     }
     Reading r = Reading::measured("mass", *v, s_.unit, ts);
