@@ -208,9 +208,12 @@ class ScaleSerial final : public Driver {
         if (r && command_ && command_->written && !p_.answers_commands) settle_unconfirmed(asked, *r);
         return;
       }
-      case FrameKind::busy:
-      case FrameKind::info:
+      case FrameKind::busy:  // "S I": the answer to the weight request, without a value
         if (inflight_ && !inflight_->command) inflight_.reset();
+        return;
+      case FrameKind::info:
+        // Not the answer to a weight request: a heading before it (Ohaus Ranger "SCALE: 1", its G and T lines), an
+        // acknowledgement of a command ("OK!", ACK), an identification line. The weight line that follows answers.
         return;
       case FrameKind::ack:
       case FrameKind::refused:
