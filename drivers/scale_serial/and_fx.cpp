@@ -6,7 +6,8 @@
 // Comparator models add a result ("ST,OK,+0001.234 kg"), indicators a second header GS/NT ("ST,NT,+0012.34kg", the
 // unit glued on); TR is the tare, not the load. Some firmware pads the data wider ("ST,+0004775.7   g", a GX-10202M
 // capture). The CSV format puts a comma before the unit. WT is read as a stable weight, PT (the preset tare) as no
-// weight, as other implementations do. Errors come as "EC,Exx"; with the ACK setting on, a command is acknowledged
+// weight, as other implementations do. HC-i counting scales' general format adds "UL,-99999     kg" (underload)
+// and a "TR," tare line. Errors come as "EC,Exx"; with the ACK setting on, a command is acknowledged
 // with an ACK byte (06h). Every form is in corpus/and.tsv with its source.
 #include "scale_serial/fields.hpp"
 
@@ -55,13 +56,14 @@ ScaleFrame parse_and(std::string_view line) {
   std::string_view second;
   if (rest.size() >= 3 && letters2(rest.substr(0, 2)) && rest[2] == ',') second = rest.substr(0, 2), rest.remove_prefix(3);
 
+  if (header == "UL") return fault_frame("underload");  // "UL,-99999     kg" (HC-i general format)
   if (header == "OL") {
     // Out of range: the sign tells over from under ("OL,+999999.9  g" / "OL,-99999999 PC"); some models send only
     // the sign and blanks, so the number itself does not matter.
     const bool under = !trim(rest).empty() && trim(rest).front() == '-';
     return fault_frame(under ? "underload" : "overload");
   }
-  if (header == "PT" || second == "TR") return kind_frame(FrameKind::info, std::string(header), "tare value");
+  if (header == "PT" || header == "TR" || second == "TR") return kind_frame(FrameKind::info, std::string(header), "tare value");
   if (header != "ST" && header != "US" && header != "QT" && header != "WT") return garbage_frame("unknown A&D header");
 
   // Data: sign, digits and point; the unit is what follows (blank-padded to 3, glued on, or after a CSV comma).

@@ -129,6 +129,13 @@ std::optional<NumberUnit> number_then_unit(std::string_view text) {
   return NumberUnit{*n, trim(text.substr(end))};
 }
 
+std::optional<Number> pounds_ounces(std::string_view pounds, std::string_view ounces, bool negative) {
+  const auto lb = parse_number(pounds), oz = parse_number(ounces);
+  if (!lb || !oz || lb->decimals != 0 || lb->value < 0 || oz->value < 0 || oz->value >= 16) return std::nullopt;
+  const double total = lb->value * 16 + oz->value;
+  return Number{negative && total != 0 ? -total : total, oz->decimals};
+}
+
 bool starts_with_word(std::string_view text, std::string_view word) {
   if (text.size() < word.size()) return false;
   return lower(text.substr(0, word.size())) == lower(word);

@@ -42,6 +42,10 @@ std::optional<NumberUnit> number_then_unit(std::string_view text);
 // True when `text` begins with `word`, case-insensitive ("Gross Wt 1.234 Kg" begins with "gross wt").
 bool starts_with_word(std::string_view text, std::string_view word);
 
+// Pounds and ounces as one reading ("3 lb:5.6 oz" on Ohaus Ranger/Valor, "12:07.50 lb:oz" on an MT-SICS BC60),
+// expressed in ounces: (3 * 16 + 5.6) oz, with the ounces' resolution. `negative` applies to the whole.
+std::optional<Number> pounds_ounces(std::string_view pounds, std::string_view ounces, bool negative);
+
 ScaleFrame weight_frame(Number n, std::string_view unit, bool stable);
 ScaleFrame fault_frame(std::string reason);
 ScaleFrame garbage_frame(std::string reason);

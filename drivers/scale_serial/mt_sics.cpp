@@ -69,6 +69,17 @@ ScaleFrame parse_mt_sics(std::string_view line) {
 
   if (weight_id(id)) {
     if (status == "S" || status == "A" || status == "D") {
+      // Pounds and ounces in one field: "S D 12:07.50 lb:oz" (a BC60 set to US shipping units).
+      if (t.size() == 4 && t[3] == "lb:oz") {
+        std::string_view v = t[2];
+        const bool negative = !v.empty() && v.front() == '-';
+        if (negative) v.remove_prefix(1);
+        const auto colon = v.find(':');
+        const auto n = colon == std::string_view::npos ? std::nullopt
+                                                        : pounds_ounces(v.substr(0, colon), v.substr(colon + 1), negative);
+        if (!n) return garbage_frame("MT-SICS lb:oz reply without a number");
+        return weight_frame(*n, "oz", status != "D");
+      }
       const auto w = weight_and_unit(t, 2);
       if (!w) return garbage_frame("MT-SICS weight reply without a number");
       return weight_frame(w->first, w->second, status != "D");

@@ -8,6 +8,9 @@
 // "N ..." lines) publishes only its net line. "ES" answers an invalid command, "OK!" acknowledges one (Adventurer).
 // Overload is not in our sources (unsure): "OL"/"UL" (and "-OL-", "Over", "Under") in place of the number are read
 // as overload/underload, "Err <n>" as a scale error. Every form is in corpus/ohaus.tsv with its source.
+#include <cmath>
+#include <string>
+
 #include "scale_serial/fields.hpp"
 
 namespace tally::scale_serial {
@@ -35,6 +38,15 @@ ScaleFrame parse_ohaus(std::string_view line) {
   if (!n) return garbage_frame("Ohaus line without a number");
   if (next >= t.size()) return garbage_frame("Ohaus line without a unit");
   std::string_view unit = t[next++];
+  Number value = *n;
+  // Pounds and ounces: "  3 lb:5.6 oz  ?G" (Ranger 3000 / Valor 7000): the reading in ounces.
+  if (unit.substr(0, 3) == "lb:" && next < t.size() && (t[next] == "oz" || t[next].substr(0, 3) == "oz?")) {
+    const auto lo = pounds_ounces(std::to_string(static_cast<long long>(std::fabs(n->value))), unit.substr(3),
+                                  n->value < 0 || t[0] == "-");
+    if (!lo || n->decimals != 0) return garbage_frame("Ohaus lb:oz line without a number");
+    value = *lo;
+    unit = t[next++];
+  }
   bool stable = true;
   if (unit.size() > 1 && unit.back() == '?') unit.remove_suffix(1), stable = false;  // "g?" on narrow formats
   if (unit == "?") return garbage_frame("Ohaus line without a unit");
@@ -45,7 +57,7 @@ ScaleFrame parse_ohaus(std::string_view line) {
     if (is_legend_not_load(word)) return kind_frame(FrameKind::info, std::string(word), "not the load on the pan");
     // Anything else is the weighing mode (NET, N, G, B/G, WET WT) or the time of an interval print.
   }
-  return weight_frame(*n, unit, stable);
+  return weight_frame(value, unit, stable);
 }
 
 }  // namespace tally::scale_serial
