@@ -75,10 +75,10 @@ ScaleFrame parse_sartorius(std::string_view line) {
     if (auto s = special(trim(line.substr(4)), true)) return *s;
   }
   if (lower(id).rfind("err", 0) == 0) return *special(trim(line), false);
-  if (line.size() < 20) return kind_frame(FrameKind::info, "", "text line (no SBI weight layout)");
+  // A weight ID code: the 16-character frame follows (trailing blanks may have been lost on the way: not required).
   for (auto w : kWeightIds)
-    if (w == id) return weight_part(line.substr(6));
-  return kind_frame(FrameKind::info, std::string(id), "ID code of no weight (tare, count, identification)");
+    if (w == id && line.size() >= 16) return weight_part(line.substr(6));
+  return kind_frame(FrameKind::info, std::string(id), "text line or an ID code of no weight (tare, count, identification)");
 }
 
 }  // namespace tally::scale_serial
