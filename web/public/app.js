@@ -155,7 +155,13 @@ function acknowledge(stationId, alarmId) {
   const base = settings.prefix + "/" + stationId;
   const cmd = { id, cmd: "alarm.ack", alarm: alarmId, by: settings.username || "web" };
   // An MQTT 5 station answers on our own response topic; a 3.1.1 one on B/cmd/reply: both are subscribed.
-  client.publish(base + "/cmd", JSON.stringify(cmd), { qos: 1, properties: { responseTopic: base + "/cmd/reply/" + clientId } });
+  client.publish(base + "/cmd", JSON.stringify(cmd), { qos: 1, properties: { responseTopic: base + "/cmd/reply/" + clientId } },
+    (err) => {  // an MQTT 5 broker says so when the ACL refuses the command (a watch-only account)
+      if (!err) return;
+      st.replies.get(id).reply = { ok: false, error: "the broker refused the command (" + (err.message || err) + ")" };
+      st.replies.get(id).at = Date.now();
+      scheduleRender();
+    });
   render();
 }
 
@@ -391,8 +397,9 @@ function chartData(d) {
   const from = Date.now() / 1000 - CHART_SPAN_S;
   if (d.recent && Array.isArray(d.recent.buckets)) {
     const half = (d.recent.bucket_s || 60) / 2;
+    const updated = Date.parse(d.recent.updated) / 1000;
     for (const b of d.recent.buckets) {
-      const t = Date.parse(b.ts) / 1000 + half;
+      const t = Math.min(Date.parse(b.ts) / 1000 + half, updated);  // the open bucket: not in the future
       if (t < from) continue;
       xs.push(t); mean.push(b.mean); lo.push(b.min); hi.push(b.max);
     }
@@ -531,11 +538,20 @@ function renderBatch(st) {
   if (failed.size) html += '<p class="bad">Went wrong: ' + esc([...failed].join(", ")) + "</p>";
   html += '<div class="table-wrap"><table><thead><tr><th>#</th><th>Step</th><th>Result</th><th class="hide-narrow">Duration</th></tr></thead><tbody>';
   for (const s of b.steps || []) {
-    const bad = s.ok === false || failed.has(s.name);
+    // failed_steps is the record's verdict; a record without it falls back on each step's "ok".
+    const bad = Array.isArray(b.failed_steps) ? failed.has(s.name) : s.ok === false;
     let result = "";
-    if (s.kind === "weigh") result = num(s.amount) + " " + unitText(s.unit) + " (target " + num(s.target) + " ± " + num(s.tolerance) + ")";
-    else if (s.kind === "hold") result = num(s.min_value, 1) + "–" + num(s.max_value, 1) + ", in range " + Math.round((s.time_in_range_s || 0) / 60) + " of " + Math.round((s.hold_s || 0) / 60) + " min" + (s.excursions ? ", " + s.excursions + " excursions" : "");
-    else result = s.completed === false ? "not completed" : "done";
+    if (s.kind === "weigh") {
+      result = (typeof s.amount === "number" ? num(s.amount) + " " + unitText(s.unit) : "no weight") +
+               " (target " + num(s.target) + " ± " + num(s.tolerance) + ")";
+    } else if (s.kind === "hold") {
+      result = (typeof s.min_value === "number" ? num(s.min_value, 1) + "–" + num(s.max_value, 1) : "no readings") +
+               ", in range " + Math.round((s.time_in_range_s || 0) / 60) + " of " + Math.round((s.hold_s || 0) / 60) + " min" +
+               (s.excursions ? ", " + s.excursions + " excursions" : "");
+    } else {
+      result = "done";
+    }
+    if (s.completed === false) result += " · interrupted";
     if (s.alarms && s.alarms.length) result += " · alarms: " + s.alarms.map((a) => (a && a.id) || a).join(", ");
     html += '<tr class="' + (bad ? "failed" : "") + '" data-step="' + esc(s.name) + '"><td>' + esc(s.no) + "</td><td>" + esc(s.name) +
             (bad ? ' <span class="bad">✗ failed</span>' : "") + "</td><td>" + esc(result) + '</td><td class="hide-narrow">' +

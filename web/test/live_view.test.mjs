@@ -1,0 +1,367 @@
+// The live view end to end, as the owner sees it: Debian's chromium (headless, driven by puppeteer-core) opens the
+// page that a real mosquitto serves from its websockets listener (http_dir = web/public), and the page talks MQTT
+// over that listener to the broker, where a real tallyd with `simulated` devices publishes.
+//
+// Run by CTest (tests/CMakeLists.txt) with TALLYD_PATH set; SCREENSHOT_DIR receives the screenshots.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import mqtt from "mqtt";
+import puppeteer from "puppeteer-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const publicDir = path.resolve(here, "..", "public");
+const tallyd = process.env.TALLYD_PATH || path.resolve(here, "../../build/daemon/tallyd");
+const chromium = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tally-web-"));
+const shots = process.env.SCREENSHOT_DIR || path.join(tmp, "screenshots");
+fs.mkdirSync(shots, { recursive: true });
+
+const children = [];
+let browser, watcher, mqttPort, wsPort;
+const seen = [];  // every message the test's own subscriber saw: [topic, payload]
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on("error", reject);
+  });
+}
+
+// Waits for `check` to return something truthy, polling; fails with `what` and the last value after `ms`.
+async function until(what, check, ms = 20000) {
+  const end = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await check();
+    if (last) return last;
+    if (Date.now() > end) throw new Error("timed out waiting for " + what + " (last: " + JSON.stringify(last) + ")");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function start(name, cmd, args) {
+  const log = fs.openSync(path.join(tmp, name + ".log"), "a");
+  const child = spawn(cmd, args, { stdio: ["ignore", log, log] });
+  children.push(child);
+  return child;
+}
+function stop(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", resolve);
+    child.kill("SIGTERM");
+  });
+}
+function logOf(name) {
+  try { return fs.readFileSync(path.join(tmp, name + ".log"), "utf8"); } catch (e) { return ""; }
+}
+
+function startBroker() {
+  return start("mosquitto", "mosquitto", ["-c", path.join(tmp, "mosquitto.conf")]);
+}
+async function brokerUp() {
+  await until("the broker's listeners", () => new Promise((resolve) => {
+    const s = net.connect(wsPort, "127.0.0.1", () => { s.end(); resolve(true); });
+    s.on("error", () => resolve(false));
+  }));
+}
+
+const kettleRecipe = `
+[[recipes]]
+id = "lavender-soap"
+name = "Lavender soap, 40 bars"
+  [[recipes.steps]]
+  name = "weigh-oils"
+  kind = "weigh"
+  device = "bench-scale"
+  target = 3200.0
+  tolerance = 10.0
+  [[recipes.steps]]
+  name = "heat-oils"
+  kind = "hold"
+  device = "kettle"
+  min = 43.0
+  max = 49.0
+  hold_s = 600
+  [[recipes.steps]]
+  name = "pour-moulds"
+  kind = "manual"
+`;
+
+function stationConfig(id, mode, devices, extra = "") {
+  return `[station]\nid = "${id}"\nmode = "${mode}"\n\n[mqtt]\nurl = "tcp://127.0.0.1:${mqttPort}"\nkeepalive_s = 5\n\n` +
+         `[buffer]\npath = "${path.join(tmp, id + ".db")}"\n\n${devices}\n${extra}`;
+}
+
+async function command(station, cmd, args = {}) {
+  const id = "test-" + Math.random().toString(16).slice(2);
+  const replyTopic = "tally/" + station + "/cmd/reply";
+  const reply = new Promise((resolve) => {
+    const onMessage = (topic, payload) => {
+      if (topic !== replyTopic || !payload.length) return;
+      const body = JSON.parse(payload.toString());
+      if (body.id !== id) return;
+      watcher.removeListener("message", onMessage);
+      resolve(body);
+    };
+    watcher.on("message", onMessage);
+  });
+  watcher.publish("tally/" + station + "/cmd", JSON.stringify({ id, cmd, ...args }), { qos: 1 });
+  const body = await Promise.race([reply, new Promise((_, rej) => setTimeout(() => rej(new Error("no reply to " + cmd)), 10000))]);
+  assert.equal(body.ok, true, cmd + " refused: " + JSON.stringify(body));
+  return body;
+}
+
+before(async () => {
+  mqttPort = await freePort();
+  wsPort = await freePort();
+  fs.writeFileSync(path.join(tmp, "mosquitto.conf"),
+    // As config/mosquitto-web.conf, but anonymous on loopback ports for the test.
+    `per_listener_settings false\nallow_anonymous true\nlistener ${mqttPort} 127.0.0.1\nprotocol mqtt\n` +
+    `listener ${wsPort}\nprotocol websockets\nhttp_dir ${publicDir}\n`);
+  assert.ok(fs.existsSync(path.join(publicDir, "vendor", "mqtt.min.js")), "run web/install first (tools/install-deps does)");
+  startBroker();
+  await brokerUp();
+
+  watcher = mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId: "web-test-" + process.pid, reconnectPeriod: 500 });
+  await new Promise((resolve, reject) => { watcher.once("connect", resolve); watcher.once("error", reject); });
+  watcher.on("message", (topic, payload) => seen.push([topic, payload.toString()]));
+  await watcher.subscribeAsync(["tally/#"], { qos: 1 });
+
+  const benchDevices = `
+[[devices]]
+name = "kettle"
+driver = "simulated"
+quantity = "temperature"
+unit = "degC"
+waveform = "sine"
+min = 42.0
+max = 50.0
+period_s = 40
+poll_ms = 250
+
+[[devices]]
+name = "bench-scale"
+driver = "simulated"
+quantity = "mass"
+unit = "g"
+waveform = "square"
+min = 3186.5
+max = 3187.5
+period_s = 2
+poll_ms = 500
+`;
+  fs.writeFileSync(path.join(tmp, "bench-1.toml"), stationConfig("bench-1", "process", benchDevices, kettleRecipe));
+  fs.writeFileSync(path.join(tmp, "assembly-3.toml"), stationConfig("assembly-3", "discrete", ""));
+  const scaleOnly = benchDevices.slice(benchDevices.indexOf('[[devices]]\nname = "bench-scale"'));
+  fs.writeFileSync(path.join(tmp, "bench-2.toml"), stationConfig("bench-2", "process", scaleOnly + `
+[[devices]]
+name = "kettle"
+driver = "simulated"
+quantity = "temperature"
+unit = "degC"
+waveform = "constant"
+min = 21.0
+max = 21.0
+poll_ms = 5000
+`, kettleRecipe));
+  start("tallyd-bench-2", tallyd, ["--config", path.join(tmp, "bench-2.toml")]);
+  start("tallyd-bench-1", tallyd, ["--config", path.join(tmp, "bench-1.toml")]);
+  start("tallyd-assembly-3", tallyd, ["--config", path.join(tmp, "assembly-3.toml")]);
+  for (const id of ["bench-1", "bench-2", "assembly-3"]) {
+    await until(id + " online", () => {
+      const daemon = children.find((c) => c.spawnargs.includes(path.join(tmp, id + ".toml")));
+      if (daemon.exitCode !== null) throw new Error("tallyd for " + id + " exited:\n" + logOf("tallyd-" + id));
+      return seen.some(([t, p]) => t === `tally/${id}/status` && p.includes('"online":true'));
+    });
+  }
+
+  // A batch that went wrong (3186.5 or 3187.5 g against 3200 ± 10), so there is a last batch record to show, then the batch
+  // the owner watches, at its hold step.
+  await command("bench-1", "operator.set", { operator: "ana" });
+  await command("bench-1", "batch.start", { batch: "B-1041", recipe: "lavender-soap" });
+  await command("bench-1", "step.next");
+  await command("bench-1", "batch.end", { outcome: "aborted", note: "oil short" });
+  await command("bench-1", "batch.start", { batch: "B-1042", recipe: "lavender-soap" });
+  await command("bench-1", "step.next");
+  await command("bench-2", "batch.start", { batch: "B-2001", recipe: "lavender-soap" });
+  await command("assembly-3", "work_order.start", { work_order: "WO-77", target: 50 });
+  for (const serial of ["SN-0001", "SN-0002", "SN-0003"]) await command("assembly-3", "unit.add", { serial });
+
+  browser = await puppeteer.launch({
+    executablePath: chromium,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--user-data-dir=" + path.join(tmp, "chromium-profile")],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  if (watcher) await watcher.endAsync(true).catch(() => {});
+  await Promise.all(children.map(stop));
+  if (!process.env.KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function openPage(width, height, hash = "", mobile = false) {
+  const page = await browser.newPage();
+  await page.setViewport({ width, height, deviceScaleFactor: mobile ? 2 : 1, isMobile: mobile, hasTouch: mobile });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.errors = errors;
+  await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally${hash}`, { waitUntil: "load" });
+  return page;
+}
+const points = (page, dev) => page.$eval(`figure.chart[data-device="${dev}"]`, (f) => Number(f.dataset.points)).catch(() => 0);
+
+test("the overview shows every station online with what it is doing", { timeout: 60000 }, async () => {
+  const page = await openPage(1280, 800);
+  await page.waitForSelector('.station-card[data-station="bench-1"][data-online="true"]', { timeout: 20000 });
+  await page.waitForSelector('.station-card[data-station="assembly-3"][data-online="true"]', { timeout: 20000 });
+  const bench = await page.$eval('.station-card[data-station="bench-1"]', (e) => e.innerText);
+  assert.match(bench, /Online/);
+  assert.match(bench, /B-1042/);
+  assert.match(bench, /heat-oils/);
+  assert.match(bench, /no alarms/);
+  const assembly = await page.$eval('.station-card[data-station="assembly-3"]', (e) => e.innerText);
+  assert.match(assembly, /WO-77/);
+  assert.match(assembly, /3 \/ 50 good/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("the station page charts the kettle live with the step's range drawn", { timeout: 60000 }, async () => {
+  const page = await openPage(1280, 900);
+  await page.click('.station-card[data-station="bench-1"]').catch(async () => {
+    await page.waitForSelector('.station-card[data-station="bench-1"]');
+    await page.click('.station-card[data-station="bench-1"]');
+  });
+  await page.waitForSelector('figure.chart[data-device="kettle"]', { timeout: 20000 });
+  const first = await until("kettle points", () => points(page, "kettle").then((n) => n >= 2 && n));
+  await until("the chart to gain points", () => points(page, "kettle").then((n) => n > first + 3));
+  await until("the step band", () => page.$eval('figure.chart[data-device="kettle"]', (f) => f.dataset.band === "43..49"));
+  // The band is painted: a pixel inside 43..49 at the chart's left edge (an hour ago: no line there yet) is the
+  // band's green, one above 49 is not.
+  const px = await page.evaluate(() => {
+    const { plot } = window.tallyView.charts.get("bench-1/kettle");
+    const ctx = plot.ctx;
+    const x = Math.round(plot.bbox.left + 4);
+    const at = (v) => Array.from(ctx.getImageData(x, Math.round(plot.valToPos(v, "y", true)), 1, 1).data);
+    return { inside: at(45.55), outside: at(50.55) };
+  });
+  assert.ok(px.inside[1] > px.inside[0] + 20 && px.inside[1] > px.inside[2], "band pixel " + px.inside);
+  assert.ok(!(px.outside[1] > px.outside[0] + 20), "outside pixel " + px.outside);
+  const ctx = await page.$eval("#context", (e) => e.innerText);
+  assert.match(ctx, /B-1042/);
+  assert.match(ctx, /2 of 3: heat-oils/);
+  assert.match(ctx, /ana/);
+  const weight = await page.$eval('.weight[data-device="bench-scale"]', (e) => e.innerText);
+  assert.match(weight, /3[,.]?18[67][.,]5 g/);
+  // A station at a weigh step shows the weight against its target.
+  await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally#/station/bench-2`);
+  let weightText = "";
+  await until("bench-2's weight against its target", () => page.$eval("main", (e) => e.innerText)
+    .then((t) => { weightText = t; return /target 3[,.]?200 ± 10 g/.test(t) && /outside tolerance/.test(t) && /3[,.]?18[67][.,]5 g/.test(t); })
+    .catch(() => false)).catch((e) => { throw new Error(e.message + "; the page says: " + weightText); });
+  await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally#/station/bench-1`);
+  await page.waitForSelector('figure.chart[data-device="kettle"]', { timeout: 20000 });
+  // The last batch record, with the step that went wrong highlighted.
+  await page.waitForSelector('#batch tr.failed[data-step="weigh-oils"]', { timeout: 10000 });
+  assert.match(await page.$eval("#batch", (e) => e.innerText), /B-1041[\s\S]*aborted/);
+  await page.screenshot({ path: path.join(shots, "station-desktop.png"), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("an alarm appears, is acknowledged from the page and disappears when back in range", { timeout: 60000 }, async () => {
+  // The alarm engine publishes B/alarms/<id> retained (shared/PRODUCT.md); this test publishes what it would, so
+  // the page is tested against the contract whether or not tallyd raised the alarm.
+  const topic = "tally/bench-1/alarms/heat-oils.range";
+  const alarm = { id: "heat-oils.range", state: "active", severity: "warning", device: "kettle",
+                  message: "kettle outside 43..49 degC for 10 s", value: 51.2, limit: 49, since: new Date().toISOString(),
+                  batch: "B-1042", step: "heat-oils", step_no: 2 };
+  await watcher.publishAsync(topic, JSON.stringify(alarm), { qos: 1, retain: true });
+
+  const page = await openPage(390, 844, "#/station/bench-1", true);
+  await page.waitForSelector('.alarm[data-alarm="heat-oils.range"] button.ack', { timeout: 20000 });
+  await until("points on the phone's chart", () => points(page, "kettle").then((n) => n >= 3));
+  await page.screenshot({ path: path.join(shots, "station-phone.png"), fullPage: true });
+  await page.click('.alarm[data-alarm="heat-oils.range"] button.ack');
+
+  // The page sent alarm.ack on B/cmd, and shows the station's answer.
+  const sent = await until("alarm.ack on B/cmd", () => seen.map(([t, p]) => t === "tally/bench-1/cmd" && JSON.parse(p))
+    .find((c) => c && c.cmd === "alarm.ack"));
+  assert.equal(sent.alarm, "heat-oils.range");
+  await until("the reply on the page", () => page.$eval('.alarm[data-alarm="heat-oils.range"] .reply', (e) => e.innerText)
+    .then((t) => /acknowledged by the station|refused:/.test(t) && t).catch(() => false));
+
+  // Acknowledged (as the engine publishes it): no button any more; back in range: gone.
+  await watcher.publishAsync(topic, JSON.stringify({ ...alarm, state: "acknowledged" }), { qos: 1, retain: true });
+  await page.waitForSelector('.alarm.acknowledged[data-alarm="heat-oils.range"]', { timeout: 10000 });
+  assert.equal(await page.$('.alarm[data-alarm="heat-oils.range"] button.ack'), null);
+  await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally#/`);
+  await until("alarm count 1 on the overview", () => page.$eval('.station-card[data-station="bench-1"] .alarm-count',
+    (e) => e.dataset.count === "1").catch(() => false));
+  await page.screenshot({ path: path.join(shots, "overview-phone.png"), fullPage: true });
+  await watcher.publishAsync(topic, "", { qos: 1, retain: true });
+  await until("alarm count 0", () => page.$eval('.station-card[data-station="bench-1"] .alarm-count',
+    (e) => e.dataset.count === "0").catch(() => false));
+  await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally#/station/bench-1`);
+  await page.waitForSelector("#no-alarms", { timeout: 10000 });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("after a broker restart the page says it is stale, then reconnects by itself", { timeout: 90000 }, async () => {
+  const page = await openPage(1280, 900, "#/station/bench-1");
+  await until("kettle points", () => points(page, "kettle").then((n) => n >= 2));
+  const broker = children.find((c) => c.spawnargs[0] === "mosquitto" && c.exitCode === null);
+  await stop(broker);
+  await page.waitForSelector("#banner:not([hidden])", { timeout: 15000 });
+  assert.match(await page.$eval("#banner", (e) => e.innerText), /lost/);
+  assert.equal(await page.$eval("#station-page", (e) => e.classList.contains("stale")), true);
+  startBroker();
+  await brokerUp();
+  await page.waitForSelector("#banner[hidden]", { timeout: 30000 });
+  await until("the connection live again", () => page.$eval("#connection", (e) => e.innerText === "Live"));
+  const before = await points(page, "kettle");
+  await until("new points after the restart", () => points(page, "kettle").then((n) => n > before), 30000);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("a new viewer draws the last hour at once from the retained summary", { timeout: 120000 }, async () => {
+  // tallyd publishes B/devices/kettle/recent when a reading opens a new one-minute bucket.
+  const recent = await until("tally/bench-1/devices/kettle/recent", () => {
+    const m = seen.filter(([t, p]) => t === "tally/bench-1/devices/kettle/recent" && p).pop();
+    return m && JSON.parse(m[1]);
+  }, 75000);
+  assert.equal(recent.device, "kettle");
+  assert.equal(recent.bucket_s, 60);
+  assert.ok(recent.buckets.length >= 1);
+  for (const b of recent.buckets) {
+    assert.ok(b.min >= 42 && b.max <= 50 && b.min <= b.mean && b.mean <= b.max && b.n >= 1, JSON.stringify(b));
+  }
+  assert.ok(recent.buckets.reduce((n, b) => n + b.n, 0) >= 2);
+  const batch = seen.filter(([t, p]) => t === "tally/bench-1/batches/last" && p).pop();
+  assert.ok(batch, "B/batches/last published");
+  assert.deepEqual(JSON.parse(batch[1]).failed_steps, ["weigh-oils"]);
+
+  const page = await openPage(1280, 900, "#/station/bench-1");
+  // The first drawing already reaches back before this page opened: those points came from the summary.
+  const opened = Date.now() / 1000;
+  const firstX = await until("a chart from the summary", () => page.evaluate(() => {
+    const c = window.tallyView.charts.get("bench-1/kettle");
+    return c && c.plot.data[0].length ? c.plot.data[0][0] : false;
+  }), 10000);
+  assert.ok(firstX < opened - 20, `first point ${opened - firstX} s before the page opened`);
+  await page.close();
+});
