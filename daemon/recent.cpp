@@ -46,7 +46,10 @@ bool RecentSeries::add(wall_time ts, double value) {
       updated_ms_ = 0;
     }
   }
-  auto it = std::find_if(buckets_.begin(), buckets_.end(), [&](const Bucket& b) { return b.start_ms == start; });
+  // Nearly every value belongs to the newest bucket: look there first.
+  auto it = !buckets_.empty() && buckets_.back().start_ms == start
+                ? std::prev(buckets_.end())
+                : std::find_if(buckets_.begin(), buckets_.end(), [&](const Bucket& b) { return b.start_ms == start; });
   if (it == buckets_.end()) {
     opened_after_another = !buckets_.empty() && start > buckets_.back().start_ms;
     const auto pos = std::find_if(buckets_.begin(), buckets_.end(), [&](const Bucket& b) { return b.start_ms > start; });
