@@ -53,7 +53,8 @@ function overviewTopics() {
 }
 function stationTopics(id) {
   const b = settings.prefix + "/" + id;
-  return [b + "/readings/+", b + "/devices/+/state", b + "/devices/+/recent", b + "/batches/last", b + "/units",
+  // The retained summaries first, so the first drawing of a chart already has the last hour.
+  return [b + "/devices/+/recent", b + "/devices/+/state", b + "/batches/last", b + "/readings/+", b + "/units",
           b + "/cmd/reply", b + "/cmd/reply/" + clientId];
 }
 
@@ -226,6 +227,7 @@ function onRoute() {
   for (const c of charts.values()) c.plot.destroy();
   charts.clear();
   main.innerHTML = "";
+  delete main.dataset.overview;
   render();
   main.focus();
 }
@@ -278,7 +280,11 @@ function renderOverview() {
             (n ? n + (n === 1 ? " alarm" : " alarms") : "no alarms") + "</span></div></a>";
   }
   html += "</div>";
-  main.innerHTML = html;
+  // Replaced only when something changed: a card being tapped must not be swapped under the finger.
+  if (main.dataset.overview !== html) {
+    main.innerHTML = html;
+    main.dataset.overview = html;
+  }
 }
 
 function renderStation(st) {
@@ -287,6 +293,7 @@ function renderStation(st) {
   const c = st.context || {};
   // The skeleton is built once per page; its sections are refilled, so charts keep their canvases.
   if (!main.querySelector("#station-page")) {
+    delete main.dataset.overview;
     main.innerHTML =
       '<div id="station-page"><h1 id="station-title"></h1>' +
       '<div class="grid"><section class="card" id="context" aria-labelledby="h-context"><h2 id="h-context">Now</h2><div></div></section>' +
