@@ -7,7 +7,7 @@
 // the packages and web/install). The alarm shown is a sample published by this script: see docs/web.md.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Rig } from "./test/rig.mjs";
+import { Rig, password } from "./test/rig.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
@@ -28,8 +28,9 @@ process.on("SIGTERM", () => finish(0));
 try {
   await rig.up();
   console.log(`demo: open ${rig.url} (from another machine: this machine's address, port ${rig.wsPort})`);
+  console.log(`demo: log in (Settings) as owner, password ${password("owner")}; or display / ${password("display")} to only watch`);
   console.log(`demo: stations publish on mqtt://127.0.0.1:${rig.mqttPort}; Ctrl-C stops`);
-  setTimeout(() => rig.watcher.publish("tally/bench-1/alarms/kettle-overheat", JSON.stringify({
+  setTimeout(() => rig.engine.publish("tally/bench-1/alarms/kettle-overheat", JSON.stringify({
     id: "kettle-overheat", state: "active", severity: "critical", device: "kettle", message: "sample alarm (demo): kettle above 49.5 degC for 5 s",
     value: 49.8, limit: 49.5, since: new Date().toISOString() }), { qos: 1, retain: true }), Math.max(0, minutes * 60000 - 30000));
   if (minutes > 0) {
@@ -40,6 +41,7 @@ try {
         const page = await browser.newPage();
         await page.setViewport({ width, height, deviceScaleFactor: mobile ? 2 : 1, isMobile: mobile, hasTouch: mobile });
         await page.goto(rig.url + hash, { waitUntil: "load" });
+        await rig.login(page, "owner");
         await new Promise((r) => setTimeout(r, 3000));
         await page.screenshot({ path: path.join(shots, file), fullPage: true });
         await page.close();

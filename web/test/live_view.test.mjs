@@ -26,13 +26,14 @@ before(async () => {
 
 after(() => rig.down());
 
-async function openPage(width, height, hash = "", mobile = false) {
+async function openPage(width, height, hash = "", mobile = false, user = "owner") {
   const page = await browser.newPage();
   await page.setViewport({ width, height, deviceScaleFactor: mobile ? 2 : 1, isMobile: mobile, hasTouch: mobile });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.errors = errors;
   await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally${hash}`, { waitUntil: "load" });
+  await rig.login(page, user);
   return page;
 }
 const points = (page, dev) => page.$eval(`figure.chart[data-device="${dev}"]`, (f) => Number(f.dataset.points)).catch(() => 0);
@@ -107,7 +108,7 @@ test("an alarm appears, is acknowledged from the page and disappears when back i
   const alarm = { id: "heat-oils.range", state: "active", severity: "warning", device: "kettle",
                   message: "kettle outside 43..49 degC for 10 s", value: 51.2, limit: 49, since: new Date().toISOString(),
                   batch: "B-1042", step: "heat-oils", step_no: 2 };
-  await watcher.publishAsync(topic, JSON.stringify(alarm), { qos: 1, retain: true });
+  await rig.engine.publishAsync(topic, JSON.stringify(alarm), { qos: 1, retain: true });
 
   const page = await openPage(390, 844, "#/station/bench-1", true);
   await page.waitForSelector('.alarm[data-alarm="heat-oils.range"] button.ack', { timeout: 20000 });
@@ -123,17 +124,35 @@ test("an alarm appears, is acknowledged from the page and disappears when back i
     .then((t) => /acknowledged by the station|refused:/.test(t) && t).catch(() => false));
 
   // Acknowledged (as the engine publishes it): no button any more; back in range: gone.
-  await watcher.publishAsync(topic, JSON.stringify({ ...alarm, state: "acknowledged" }), { qos: 1, retain: true });
+  await rig.engine.publishAsync(topic, JSON.stringify({ ...alarm, state: "acknowledged" }), { qos: 1, retain: true });
   await page.waitForSelector('.alarm.acknowledged[data-alarm="heat-oils.range"]', { timeout: 10000 });
   assert.equal(await page.$('.alarm[data-alarm="heat-oils.range"] button.ack'), null);
   await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally#/`);
   await until("alarm count 1 on the overview", () => page.$eval('.station-card[data-station="bench-1"] .alarm-count',
     (e) => e.dataset.count === "1").catch(() => false));
   await page.screenshot({ path: path.join(shots, "overview-phone.png"), fullPage: true });
-  await watcher.publishAsync(topic, "", { qos: 1, retain: true });
+  await rig.engine.publishAsync(topic, "", { qos: 1, retain: true });
   await until("alarm count 0", () => page.$eval('.station-card[data-station="bench-1"] .alarm-count',
     (e) => e.dataset.count === "0").catch(() => false));
   await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally#/station/bench-1`);
+  await page.waitForSelector("#no-alarms", { timeout: 10000 });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("a watch-only display sees alarms, and the broker refuses its Acknowledge", { timeout: 60000 }, async () => {
+  const topic = "tally/bench-1/alarms/kettle.stale";
+  const alarm = { id: "kettle.stale", state: "active", severity: "warning", device: "kettle",
+                  message: "no reading from kettle for 30 s", since: new Date().toISOString() };
+  await rig.engine.publishAsync(topic, JSON.stringify(alarm), { qos: 1, retain: true });
+  const page = await openPage(1280, 900, "#/station/bench-1", false, "display");
+  await page.waitForSelector('.alarm[data-alarm="kettle.stale"] button.ack', { timeout: 20000 });
+  const acks = () => seen.filter(([t, p]) => t === "tally/bench-1/cmd" && p.includes('"kettle.stale"')).length;
+  await page.click('.alarm[data-alarm="kettle.stale"] button.ack');
+  await until("the broker's refusal on the page", () => page.$eval('.alarm[data-alarm="kettle.stale"] .reply', (e) => e.innerText)
+    .then((t) => /refused: the broker refused the command/.test(t) && t).catch(() => false));
+  assert.equal(acks(), 0, "the command must not reach the station");
+  await rig.engine.publishAsync(topic, "", { qos: 1, retain: true });
   await page.waitForSelector("#no-alarms", { timeout: 10000 });
   assert.deepEqual(page.errors, []);
   await page.close();
@@ -192,7 +211,7 @@ test("a new viewer draws the last hour at once from the retained summary", { tim
 
 test("B/batches/last survives a restart of tallyd", { timeout: 60000 }, async () => {
   await rig.stopStation("bench-1");
-  await watcher.publishAsync("tally/bench-1/batches/last", "", { qos: 1, retain: true });  // the broker forgets it
+  await rig.engine.publishAsync("tally/bench-1/batches/last", "", { qos: 1, retain: true });  // the broker forgets it
   const from = seen.length;
   rig.startStation("bench-1");
   const last = await until("B/batches/last again", () => {

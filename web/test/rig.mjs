@@ -2,7 +2,7 @@
 // free loopback ports, three real tallyd stations with `simulated` devices (a soap kettle and scale at a hold step,
 // a second bench at a weigh step, an assembly bench with a work order), a subscriber that records every message,
 // and Debian's chromium driven by puppeteer-core. Used by live_view.test.mjs and by web/demo.mjs.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -13,6 +13,10 @@ import puppeteer from "puppeteer-core";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const publicDir = path.resolve(here, "..", "public");
+const aclFile = path.resolve(here, "..", "..", "config", "mosquitto-web.acl");
+// Users as docs/web.md sets them up: one per station (its id), the owner, and a watch-only display.
+export const users = ["bench-1", "bench-2", "assembly-3", "owner", "display"];
+export const password = (user) => user + "-secret";
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -96,10 +100,16 @@ export class Rig {
       this.mqttPort = await freePort();
       this.wsPort = await freePort();
       if (!fs.existsSync(path.join(publicDir, "vendor", "mqtt.min.js"))) throw new Error("run web/install first (tools/install-deps does)");
-      // As config/mosquitto-web.conf, but anonymous, on loopback ports.
+      // As config/mosquitto-web.conf, with the repository's ACL file as it is, on free loopback ports ("user root":
+      // run as root, mosquitto would otherwise become user mosquitto, who cannot read this private temporary folder).
+      const passwd = path.join(this.tmp, "passwd");
+      for (const [i, user] of users.entries()) {
+        execFileSync("mosquitto_passwd", [...(i === 0 ? ["-c"] : []), "-b", passwd, user, password(user)]);
+        fs.writeFileSync(path.join(this.tmp, user + ".pw"), password(user) + "\n");
+      }
       fs.writeFileSync(path.join(this.tmp, "mosquitto.conf"),
-        `per_listener_settings false\nallow_anonymous true\nlistener ${this.mqttPort} 127.0.0.1\nprotocol mqtt\n` +
-        `listener ${this.wsPort}\nprotocol websockets\nhttp_dir ${publicDir}\n`);
+        `user root\nper_listener_settings false\nallow_anonymous false\npassword_file ${passwd}\nacl_file ${aclFile}\n` +
+        `listener ${this.mqttPort} 127.0.0.1\nprotocol mqtt\nlistener ${this.wsPort}\nprotocol websockets\nhttp_dir ${publicDir}\n`);
     }
     this.start("mosquitto", "mosquitto", ["-c", path.join(this.tmp, "mosquitto.conf")]);
     await until("the broker's listeners", () => new Promise((resolve) => {
@@ -111,7 +121,8 @@ export class Rig {
   get url() { return `http://127.0.0.1:${this.wsPort}/?prefix=tally`; }
 
   stationConfig(id, mode, devices) {
-    return `[station]\nid = "${id}"\nmode = "${mode}"\n\n[mqtt]\nurl = "tcp://127.0.0.1:${this.mqttPort}"\nkeepalive_s = 5\n\n` +
+    return `[station]\nid = "${id}"\nmode = "${mode}"\n\n[mqtt]\nurl = "tcp://127.0.0.1:${this.mqttPort}"\nkeepalive_s = 5\n` +
+           `username = "${id}"\npassword_file = "${path.join(this.tmp, id + ".pw")}"\n\n` +
            `[buffer]\npath = "${path.join(this.tmp, id + ".db")}"\n\n${devices}\n${mode === "process" ? recipe : ""}`;
   }
   startStation(id) { return this.start("tallyd-" + id, this.tallyd, ["--config", path.join(this.tmp, id + ".toml")]); }
@@ -137,10 +148,30 @@ export class Rig {
     return body;
   }
 
+  // An MQTT client logged in as `user`.
+  async client(user) {
+    const c = mqtt.connect(`mqtt://127.0.0.1:${this.mqttPort}`, {
+      clientId: "web-rig-" + user + "-" + process.pid, reconnectPeriod: 500, username: user, password: password(user) });
+    await new Promise((resolve, reject) => { c.once("connect", resolve); c.once("error", reject); });
+    return c;
+  }
+
+  // Logs a page in as `user` through its Settings form, as the owner does on a new phone.
+  async login(page, user) {
+    await page.waitForSelector("#settings-open");
+    await page.click("#settings-open");
+    await page.waitForSelector("#settings:not([hidden])");
+    await page.$eval("#settings", (f) => { f.elements.username.value = ""; f.elements.password.value = ""; });
+    await page.type('#settings input[name="username"]', user);
+    await page.type('#settings input[name="password"]', password(user));
+    await page.click('#settings button[type="submit"]');
+    await until("the page connected as " + user, () => page.$eval("#connection", (e) => e.innerText === "Live"));
+  }
+
   async up() {
     await this.startBroker();
-    this.watcher = mqtt.connect(`mqtt://127.0.0.1:${this.mqttPort}`, { clientId: "web-rig-" + process.pid, reconnectPeriod: 500 });
-    await new Promise((resolve, reject) => { this.watcher.once("connect", resolve); this.watcher.once("error", reject); });
+    this.watcher = await this.client("owner");   // sees everything, sends commands
+    this.engine = await this.client("bench-1");  // publishes what bench-1's alarm engine would (its own subtree)
     this.watcher.on("message", (topic, payload) => this.seen.push([topic, payload.toString()]));
     await this.watcher.subscribeAsync(["tally/#"], { qos: 1 });
 
@@ -184,7 +215,7 @@ export class Rig {
 
   async down() {
     if (this.chromium) await this.chromium.close().catch(() => {});
-    if (this.watcher) await this.watcher.endAsync(true).catch(() => {});
+    for (const c of [this.watcher, this.engine]) if (c) await c.endAsync(true).catch(() => {});
     await Promise.all(this.children.map(stop));
     if (!process.env.KEEP_TMP) fs.rmSync(this.tmp, { recursive: true, force: true });
   }
