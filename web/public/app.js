@@ -29,7 +29,7 @@ const stations = new Map();
 function station(id) {
   if (!stations.has(id)) {
     stations.set(id, { id, status: null, statusSeen: null, context: null, alarms: new Map(), devices: new Map(),
-                       batchLast: null, units: [], replies: new Map() });
+                       batchLast: null, replies: new Map() });
   }
   return stations.get(id);
 }
@@ -54,7 +54,7 @@ function overviewTopics() {
 function stationTopics(id) {
   const b = settings.prefix + "/" + id;
   // The retained summaries first, so the first drawing of a chart already has the last hour.
-  return [b + "/devices/+/recent", b + "/devices/+/state", b + "/batches/last", b + "/readings/+", b + "/units",
+  return [b + "/devices/+/recent", b + "/devices/+/state", b + "/batches/last", b + "/readings/+",
           b + "/cmd/reply", b + "/cmd/reply/" + clientId];
 }
 
@@ -135,9 +135,6 @@ function onMessage(topic, payload) {
     }
   } else if (kind[0] === "batches" && kind[1] === "last") {
     st.batchLast = body;
-  } else if (kind[0] === "units" && body) {
-    st.units.push(body);
-    if (st.units.length > 20) st.units.shift();
   } else if (kind[0] === "cmd" && kind[1] === "reply" && body && body.id && st.replies.has(body.id)) {
     const r = st.replies.get(body.id);
     r.reply = body;
