@@ -101,6 +101,20 @@ test("the station page charts the kettle live with the step's range drawn", { ti
   await page.close();
 });
 
+test("a work order's page shows good units against the target and the rate", { timeout: 60000 }, async () => {
+  const page = await openPage(390, 844, "#/station/assembly-3", true);
+  await page.waitForSelector("#unit-count", { timeout: 20000 });
+  assert.match(await page.$eval("#unit-count", (e) => e.innerText), /^3\s*\/\s*50$/);
+  const now = await page.$eval("#context", (e) => e.innerText);
+  assert.match(now, /WO-77/);
+  assert.match(now, /Last serial\s+SN-0003/);
+  // 3 units within the test's first minute: far above 3 an hour, and a number.
+  const rate = Number(now.match(/Units per hour\s+([\d,.]+)/)[1].replace(/,/g, ""));
+  assert.ok(rate > 3, "units per hour " + rate);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test("an alarm appears, is acknowledged from the page and disappears when back in range", { timeout: 60000 }, async () => {
   // The alarm engine publishes B/alarms/<id> retained (shared/PRODUCT.md); this test publishes what it would, so
   // the page is tested against the contract whether or not tallyd raised the alarm.
