@@ -66,7 +66,7 @@ class Publisher {
 
   static constexpr std::size_t window = 20;  // mosquitto's Receive Maximum; also the fastest window measured
   static constexpr int max_refusals = 3;
-  static constexpr std::size_t max_replies = 256;
+  static constexpr std::size_t max_replies = 4096;  // ~100 bytes each
   static constexpr std::chrono::milliseconds first_backoff{500};
   static constexpr std::chrono::milliseconds max_backoff{30'000};
   static constexpr std::chrono::minutes refused_topic_memory{10};

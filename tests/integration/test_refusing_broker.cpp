@@ -91,3 +91,25 @@ TEST_CASE("MQTT 3.1.1: a broker ACL denial is acknowledged like a success and th
   CHECK(records(sub.messages(), base + "/readings/sim").empty());
   CHECK(events(sub.messages(), "publish.refused").empty());
 }
+
+TEST_CASE("MQTT 5: a burst of 3000 commands gets 3000 replies (replies share the publish window)") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "tally/#", "e2e-burst");
+  Daemon tallyd(dir, station_config(broker, dir, "", "version = \"5\"\n"));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
+  for (int i = 0; i < 3000; ++i)
+    sub.publish(base + "/cmd", "{\"id\":" + std::to_string(i) + ",\"cmd\":\"no.such.command\"}");
+  const bool all_replied = sub.wait_for([](const std::vector<Message>& all) {
+    std::size_t replies = 0;
+    for (const auto& m : all) replies += m.topic == base + "/cmd/reply";
+    return replies >= 3000;
+  }, 60s);
+  std::set<long long> ids;
+  for (const auto& m : sub.on(base + "/cmd/reply")) ids.insert(json::parse(m.payload)["id"].get<long long>());
+  INFO(tallyd.log().substr(0, 4000));
+  CHECK(all_replied);
+  CHECK(ids.size() == 3000);
+  CHECK(tallyd.log().find("No more messages can be buffered") == std::string::npos);
+}
