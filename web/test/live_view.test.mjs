@@ -57,7 +57,9 @@ test("the overview shows every station online with what it is doing", { timeout:
 test("the station page charts the kettle live with the step's range drawn", { timeout: 60000 }, async () => {
   const page = await openPage(1280, 900);
   await page.waitForSelector('.station-card[data-station="bench-1"][data-online="true"]', { timeout: 20000 });
-  await page.click('.station-card[data-station="bench-1"]');
+  // Clicked inside the page in one step: the overview is redrawn when a station's status or context changes, and a
+  // CDP click (locate, then press) can land between the two.
+  await page.$eval('.station-card[data-station="bench-1"]', (card) => card.click());
   await page.waitForSelector('figure.chart[data-device="kettle"]', { timeout: 20000 });
   const first = await until("kettle points", () => points(page, "kettle").then((n) => n >= 2 && n));
   await until("the chart to gain points", () => points(page, "kettle").then((n) => n > first + 3));
