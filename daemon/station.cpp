@@ -53,6 +53,7 @@ void Station::start() {
   if (const auto saved = buffer_.get_state("context")) {
     if (const auto warning = production_.restore(*saved)) spdlog::warn("context: {}", *warning);
   }
+  if (const auto saved = buffer_.get_state("batches/last")) batch_last_ = *saved;
   if (const auto saved = buffer_.get_state("counters")) {
     const json totals = json::parse(*saved, nullptr, false);
     if (totals.is_object())
@@ -108,7 +109,11 @@ bool Station::reload() {
   for (const auto& d : devices_) {
     bool kept = false;
     for (const auto& f : fresh.devices) kept = kept || f.name == d->config().name;
-    if (!kept) publisher_.clear_state("devices/" + d->config().name + "/state");
+    if (!kept) {
+      publisher_.clear_state("devices/" + d->config().name + "/state");
+      publisher_.clear_state("devices/" + d->config().name + "/recent");
+      recent_.erase(d->config().name);
+    }
   }
   devices_.clear();
   config_.devices = std::move(fresh.devices);
@@ -178,7 +183,13 @@ void Station::emit_event(const std::string& name, const json& fields) {
 }
 
 void Station::apply(Outcome& outcome) {
-  for (const auto& r : outcome.records) buffer_.append(r);
+  for (const auto& r : outcome.records) {
+    const Seq seq = buffer_.append(r);
+    if (r.kind != RecordKind::batch) continue;
+    batch_last_ = serialize_with_seq(seq, r.body);  // B/batches/last: the record as B/batches carries it
+    buffer_.put_state("batches/last", batch_last_);
+    batch_last_unpublished_ = true;
+  }
   if (!outcome.records.empty()) save_context();
   publish_context();
   arm_production_timer();
@@ -213,6 +224,8 @@ void Station::end_of_iteration() {
     if (commit_failing_) spdlog::info("buffer: writing again");
     commit_failing_ = false;
     for (const auto& [command, answer] : pending_replies_) publisher_.reply(command, answer);
+    if (batch_last_unpublished_) publisher_.publish_state("batches/last", batch_last_);
+    batch_last_unpublished_ = false;
     pending_replies_.clear();
   } catch (const buffer_error& e) {
     // Disk full or an I/O error: the records stay queued in memory and the commit is retried every second.
@@ -257,6 +270,12 @@ void Station::publish_states() {
   published_context_.clear();  // a new connection gets the context again
   publish_context();
   for (const auto& d : devices_) publisher_.publish_state("devices/" + d->config().name + "/state", device_state_payload(*d));
+  for (const auto& [device, series] : recent_) publish_recent(device);
+  if (!batch_last_.empty()) publisher_.publish_state("batches/last", batch_last_);
+}
+
+void Station::publish_recent(const std::string& device) {
+  publisher_.publish_state("devices/" + device + "/recent", to_text(recent_.at(device).summary(device)));
 }
 
 bool Station::shutdown(const std::string& reason, std::chrono::milliseconds drain) {

@@ -22,6 +22,7 @@
 #include "outputs.hpp"
 #include "production.hpp"
 #include "publisher.hpp"
+#include "recent.hpp"
 
 namespace tally {
 
@@ -70,6 +71,7 @@ class Station {
   void end_of_iteration();
   void publish_states();
   void publish_status();
+  void publish_recent(const std::string& device);
   std::string status_payload(bool online) const;
   std::string device_state_payload(const DeviceRunner& d) const;
 
@@ -82,6 +84,11 @@ class Station {
   std::vector<std::unique_ptr<DeviceRunner>> devices_;
   std::unique_ptr<Outputs> outputs_;
   std::map<std::string, std::int64_t> counters_;  // running pulse totals per device, kept in the buffer's state
+  // Retained summaries for viewers (docs/web.md): the last hour of each reading device, and the latest batch record
+  // (kept in the buffer's state with the record, published once committed).
+  std::map<std::string, RecentSeries> recent_;
+  std::string batch_last_;
+  bool batch_last_unpublished_ = false;
   wall_time since_;
   Timer clock_check_, commit_retry_, status_refresh_, refused_flush_, production_timer_;
   std::string published_context_;

@@ -9,6 +9,11 @@ namespace tally {
 
 void Station::on_reading(const DeviceConfig& device, const Reading& r) {
   buffer_.append(stamp_reading(stamp_, device.name, r, production_.context()));
+  if (r.value) {  // B/devices/<device>/recent, refreshed when a bucket completes (docs/web.md)
+    RecentSeries& series = recent_[device.name];
+    series.describe(r.quantity, r.unit);
+    if (series.add(r.ts, *r.value)) publish_recent(device.name);
+  }
   if (production_.observe(device.name, r)) {
     context_dirty_ = true;
     if (std::chrono::steady_clock::now() - context_saved_ >= context_save_interval) save_context();
