@@ -19,7 +19,7 @@ fi
 step "install"
 dpkg -i "$deb" || { apt-get install -f -y -q --no-install-recommends; dpkg-query -W tally >/dev/null; }
 for f in /usr/bin/tallyd /usr/bin/tallyctl /etc/tally/tally.toml /lib/systemd/system/tallyd.service \
-         /lib/udev/rules.d/60-tally.rules /usr/share/doc/tally/README.md /usr/share/doc/tally/examples/process-station.toml; do
+         /lib/udev/rules.d/60-tally.rules /usr/share/doc/tally/README.md.gz /usr/share/doc/tally/examples/process-station.toml; do
   [ -e "$f" ] || fail "$f is missing"
 done
 grep -qx /etc/tally/tally.toml <(dpkg-query -W -f='${Conffiles}\n' tally | awk '{print $1}') || fail "tally.toml is not a conffile"
@@ -36,7 +36,8 @@ if [ -d /run/systemd/system ]; then
   systemctl show -p StatusText tallyd
   systemctl stop tallyd
 else
-  runuser -u tally -g tally -- sh -c 'umask 0027; exec tallyd --config /etc/tally/tally.toml' &
+  # setpriv execs tallyd itself (as the unit would, with the tally user's groups), so $! is tallyd's pid.
+  (umask 0027; exec setpriv --reuid=tally --regid=tally --init-groups -- tallyd --config /etc/tally/tally.toml) &
   pid=$!
   for _ in $(seq 50); do [ -e /var/lib/tally/buffer.db ] && break; sleep 0.2; done
   kill -TERM "$pid"; wait "$pid" || fail "tallyd did not stop cleanly"
