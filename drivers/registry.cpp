@@ -5,6 +5,7 @@
 #include "scale_serial/scale_serial.hpp"
 #include "serial_line/serial_line.hpp"
 #include "simulated/simulated.hpp"
+#include "thermocouple/thermocouple.hpp"
 
 namespace tally {
 
@@ -13,6 +14,8 @@ constexpr std::array registry{
     DriverSpec{"scale-serial", "bench scales: MT-SICS, A&D, Ohaus, Sartorius, Adam", &scale_serial::configure},
     DriverSpec{"serial-line", "any device that prints one value a line", &serial_line::configure},
     DriverSpec{"simulated", "a made-up signal for demos and tests", &simulated::configure},
+    DriverSpec{"max31855", "K-type thermocouple amplifier on SPI", &thermocouple::configure_max31855},
+    DriverSpec{"max6675", "K-type thermocouple amplifier on SPI (older, 0..1023 degC)", &thermocouple::configure_max6675},
 };
 }  // namespace
 
