@@ -233,44 +233,35 @@ bool Hx711Model::dout() {
   }
   if (pulses_ >= 1 && pulses_ <= 24) return (word_ >> (24 - pulses_)) & 1u;
   if (pulses_ > 24) {
-    if (!sck_high_) finish_read();
-    else return true;
+    if (sck_high_) return true;
+    finish_read();
+    if (dout_stuck_low) {
+      dout_stuck_low = false;
+      ready_at_ = clock::now();  // out of step: the pin reads low right after the gain pulses
+      return false;
+    }
   }
-  if (dout_stuck_low) {
-    dout_stuck_low = false;
-    ready_at_ = clock::now();  // out of step: the pin reads low right after the gain pulses
-    return false;
-  }
-  return clock::now() < ready_at_ || powered_down_;
+  return clock::now() < ready_at_;
 }
 
 void Hx711Model::sck(bool high) {
   const auto now = clock::now();
   if (high && !sck_high_) {
     high_since_ = now;
-    if (powered_down_) {  // a rising clock wakes the chip: it starts over at channel A, gain 128
-      powered_down_ = false;
-      pulses_ = 0;
-      gain = 128;
-      ready_at_ = now + period;
-    } else if (pulses_ == 0) {
-      if (now < ready_at_) {
-        // Clocking while DOUT is high does nothing useful on the real chip; model it as a wasted pulse.
-      } else {
-        word_ = static_cast<std::uint32_t>(next_value()) & 0xFFFFFFu;
-        stall_now_ = stall_on_bit > 0;
-        pulses_ = 1;
-      }
-    } else {
+    if (pulses_ > 0) {
       ++pulses_;
-    }
-  } else if (!high && sck_high_) {
-    // Datasheet: SCK high for more than 60 us powers the chip down.
-    if (now - high_since_ > std::chrono::microseconds(60)) {
-      ++power_downs;
-      powered_down_ = true;
-      pulses_ = 0;
-    }
+    } else if (now >= ready_at_) {
+      word_ = static_cast<std::uint32_t>(next_value()) & 0xFFFFFFu;
+      stall_now_ = stall_on_bit > 0;
+      pulses_ = 1;
+    }  // else: clocking while DOUT is high shifts nothing out; the pulse is wasted
+  } else if (!high && sck_high_ && now - high_since_ > std::chrono::microseconds(60)) {
+    // Datasheet: SCK high for more than 60 us powers the chip down; SCK low again resets it to channel A, gain 128,
+    // and its output settles after 4 conversions.
+    ++power_downs;
+    pulses_ = 0;
+    gain = 128;
+    ready_at_ = now + 4 * period;
   }
   sck_high_ = high;
 }

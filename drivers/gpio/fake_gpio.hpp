@@ -102,7 +102,6 @@ struct Hx711Model {
   clock::time_point ready_at_ = clock::now() + period;
   clock::time_point high_since_{};
   bool sck_high_ = false;
-  bool powered_down_ = false;
   int pulses_ = 0;
   std::uint32_t word_ = 0;
   std::size_t index_ = 0;
