@@ -2,6 +2,7 @@
 #include <array>
 
 #include "driver.hpp"
+#include "gpio_counter/gpio_counter.hpp"
 #include "hx711/hx711.hpp"
 #include "scale_serial/scale_serial.hpp"
 #include "serial_line/serial_line.hpp"
@@ -15,6 +16,7 @@ constexpr std::array registry{
     DriverSpec{"scale-serial", "bench scales: MT-SICS, A&D, Ohaus, Sartorius, Adam", &scale_serial::configure},
     DriverSpec{"serial-line", "any device that prints one value a line", &serial_line::configure},
     DriverSpec{"simulated", "a made-up signal for demos and tests", &simulated::configure},
+    DriverSpec{"gpio-counter", "photo-eyes, foot switches, reject buttons on a GPIO line", &gpio_counter::configure},
     DriverSpec{"hx711", "load cell through an HX711 on two GPIO lines", &hx711::configure},
     DriverSpec{"max31855", "K-type thermocouple amplifier on SPI", &thermocouple::configure_max31855},
     DriverSpec{"max6675", "K-type thermocouple amplifier on SPI (older, 0..1023 degC)", &thermocouple::configure_max6675},
