@@ -15,7 +15,7 @@ namespace tally {
 namespace {
 
 // Sections of PRODUCT.md that later issues implement: accepted, reported as ignored.
-const std::vector<std::string> not_yet_implemented = {"outputs", "scan_rules", "alarms"};
+const std::vector<std::string> not_yet_implemented = {"scan_rules", "alarms"};
 
 bool matches(const std::string& s, const char* re) { return matches_regex(s, re); }
 
@@ -49,6 +49,7 @@ std::vector<DeviceConfig> read_devices(const toml::table& root, Diagnostics& dia
     d.stale_s = k.number("stale_s", 0, 0, 1e7);
     d.publish_every_s = k.number("publish_every_s", 0, 0, 1e7);
     d.deadband = k.number("deadband", 0, 0, 1e12);
+    d.feedback = k.string("feedback", "");
     if (const DriverSpec* spec = find_driver(d.driver)) {
       d.make = spec->configure(k);
     } else if (!d.driver.empty()) {
@@ -66,6 +67,21 @@ std::vector<DeviceConfig> read_devices(const toml::table& root, Diagnostics& dia
   return devices;
 }
 
+// A device's `feedback` must name an [[outputs]] table.
+void check_feedback(const toml::table& root, const Config& config, Diagnostics& diag) {
+  const toml::array* array = root["devices"].as_array();
+  for (std::size_t i = 0; array && i < config.devices.size() && i < array->size(); ++i) {
+    const auto& d = config.devices[i];
+    if (d.feedback.empty()) continue;
+    bool known = false;
+    for (const auto& o : config.outputs) known = known || o.name == d.feedback;
+    if (!known)
+      diag.error(array->get(i)->as_table()->get("feedback")->source(),
+                 "devices[" + std::to_string(i + 1) + "] (" + d.name + ") feedback: no [[outputs]] named \"" +
+                     d.feedback + "\"");
+  }
+}
+
 }  // namespace
 
 Config parse_config(std::string_view text, const std::string& path) {
@@ -79,6 +95,9 @@ Config parse_config(std::string_view text, const std::string& path) {
   top.consume("devices");
   config.recipes = read_recipes(root, config.devices, diag);
   top.consume("recipes");
+  config.outputs = read_outputs(root, diag);
+  top.consume("outputs");
+  check_feedback(root, config, diag);
   for (const auto& section : not_yet_implemented) {
     if (const auto* node = root.get(section)) {
       const auto& pos = node->source().begin;

@@ -48,6 +48,15 @@ struct DeviceConfig {
   DriverFactory make;  // builds the driver with its parsed settings; no I/O until open()
 };
 
+// One [[outputs]] table (daemon/outputs_config.cpp): a GPIO line driving a buzzer or a stack light.
+struct OutputConfig {
+  std::string name;
+  std::string chip = "gpiochip0";  // name, path, number or label ("pinctrl-rp1" on a Pi 5)
+  std::string line;                // number or device-tree line name ("GPIO23")
+  bool active_low = false;
+  bool fake = false;               // `fake = true`: a simulated line (demo, tests); changes are only logged
+};
+
 struct Config {
   std::string path;
   StationConfig station;
@@ -55,6 +64,7 @@ struct Config {
   BufferConfig buffer;
   std::vector<DeviceConfig> devices;
   std::vector<Recipe> recipes;
+  std::vector<OutputConfig> outputs;
   std::vector<std::string> warnings;  // valid, but worth telling (e.g. a section this version ignores)
   std::string base_topic() const { return station.prefix + "/" + station.id; }
   const Recipe* find_recipe(const std::string& id) const;
@@ -65,6 +75,9 @@ class Diagnostics;
 // Reads [[recipes]] (daemon/recipes_config.cpp): every problem reported with its position; steps naming a device
 // that `devices` does not have are errors.
 std::vector<Recipe> read_recipes(const toml::table& root, const std::vector<DeviceConfig>& devices, Diagnostics& diag);
+
+// Reads [[outputs]] (daemon/outputs_config.cpp); every problem reported with its position.
+std::vector<OutputConfig> read_outputs(const toml::table& root, Diagnostics& diag);
 
 Config load_config(const std::string& path);                     // reads the file
 Config parse_config(std::string_view text, const std::string& path);  // `path` is used in messages and for

@@ -4,6 +4,7 @@
 
 #include "clock.hpp"
 #include "errors.hpp"
+#include "outputs_gpio.hpp"
 #include "version.hpp"
 
 namespace tally {
@@ -30,13 +31,21 @@ Station::Station(Config config, EventLoop& loop)
         o.records = production_.tick(std::chrono::system_clock::now());
         apply(o);
       }) {
+  if (!config_.outputs.empty())
+    outputs_ = std::make_unique<GpioOutputs>(config_.outputs, loop_, [this](const std::string& name, bool on) {
+      publisher_.publish_state("outputs/" + name, to_text(json{{"on", on}}));
+    });
   publisher_.on_connected = [this] { publish_states(); };
   publisher_.on_command = [this](const Publisher::Command& c) { on_command(c); };
   loop_.at_iteration_end([this] { end_of_iteration(); });
 }
 
-// Devices first: a runner stopped with a command pending answers it through this station's members.
-Station::~Station() { devices_.clear(); }
+// Devices first: a runner stopped with a command pending answers it through this station's members. Outputs go
+// back to their inactive level.
+Station::~Station() {
+  devices_.clear();
+  outputs_.reset();
+}
 
 void Station::start() {
   if (const auto& r = buffer_.recovered()) {
@@ -213,11 +222,13 @@ void Station::publish_states() {
   published_context_.clear();  // a new connection gets the context again
   publish_context();
   for (const auto& d : devices_) publisher_.publish_state("devices/" + d->config().name + "/state", device_state_payload(*d));
+  if (outputs_) outputs_->republish();
 }
 
 bool Station::shutdown(const std::string& reason, std::chrono::milliseconds drain) {
   stopping_ = true;
   for (auto& d : devices_) d->stop();
+  if (outputs_) outputs_->release();  // buzzers and lights off before anything else can go wrong
   if (context_dirty_) save_context();
   emit_event("daemon.stopped", {{"reason", reason}});
   end_of_iteration();
