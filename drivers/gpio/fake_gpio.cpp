@@ -216,6 +216,10 @@ std::unique_ptr<Line> Hx711Chip::request_events(const std::string& line, Edge, B
 // ---- Hx711Model ----
 
 std::int32_t Hx711Model::next_value() {
+  if (source) {
+    if (const auto v = source()) last_ = *v;
+    return last_;
+  }
   const std::int32_t v = values.empty() ? 0 : values[index_ % values.size()];
   if (++repeated_ >= std::max(repeat, 1)) {
     repeated_ = 0;

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,7 @@ struct Hx711Model {
   using clock = std::chrono::steady_clock;
   std::vector<std::int32_t> values{0};   // conversions, cycled; each 24-bit two's complement (saturated)
   int repeat = 1;                        // conversions per value
+  std::function<std::optional<std::int32_t>()> source;  // when set, each conversion's value (empty: the last one)
   std::chrono::microseconds period{12'500};  // 80 SPS
   // Faults to inject into the NEXT read: hold the clock's high phase this long on that bit (1-based; 0 = none),
   // or keep DOUT low after the gain pulses (a read out of step with the chip).
@@ -106,6 +108,7 @@ struct Hx711Model {
   std::uint32_t word_ = 0;
   std::size_t index_ = 0;
   int repeated_ = 0;
+  std::int32_t last_ = 0;
   bool stall_now_ = false;
 };
 class Hx711Chip final : public Chip {

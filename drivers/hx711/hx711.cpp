@@ -10,6 +10,7 @@
 // again shortly.
 #include <cerrno>
 #include <cmath>
+#include <fstream>
 
 #include "device_error.hpp"
 #include "fake_gpio.hpp"
@@ -117,7 +118,8 @@ class Hx711 final : public Driver {
 };
 
 // `fake = { raw = [8388, ...], repeat = 1, sps = 80 }`: an HX711 model answering the clocking (fake_gpio.hpp),
-// converting `raw` in turn (each `repeat` times) at `sps` conversions a second.
+// converting `raw` in turn (each `repeat` times) at `sps` conversions a second; with `raw_file`, the number in that
+// file instead (re-read at every conversion).
 std::function<std::unique_ptr<gpio::Chip>()> fake_chip(TableReader& parent) {
   const toml::node* node = parent.table().get("fake");
   parent.consume("fake");
@@ -140,12 +142,22 @@ std::function<std::unique_ptr<gpio::Chip>()> fake_chip(TableReader& parent) {
   if (raw.empty()) raw = {0};
   const auto repeat = static_cast<int>(k.integer("repeat", 1, 1, 1'000'000));
   const auto sps = k.integer("sps", 80, 1, 1000);
+  const std::string raw_file = k.string("raw_file", "");
   k.finish();
   return [=] {
     auto model = std::make_shared<gpio::Hx711Model>();
     model->values = raw;
     model->repeat = repeat;
     model->period = std::chrono::microseconds(1'000'000 / sps);
+    if (!raw_file.empty()) {
+      // The load, as a person puts it on: `echo 58000 > raw_file` (tools/demo, tallyctl calibrate's test).
+      model->source = [raw_file]() -> std::optional<std::int32_t> {
+        std::ifstream in(raw_file);
+        long long v = 0;
+        if (!(in >> v) || v < -8388608 || v > 8388607) return std::nullopt;
+        return static_cast<std::int32_t>(v);
+      };
+    }
     return std::make_unique<gpio::Hx711Chip>(model);
   };
 }
