@@ -27,12 +27,16 @@ class Asker {
   void connect() {
     const auto deadline = Session::Clock::now() + o_.timeout;
     s_.connect(std::max(std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(o_.timeout)), false);
-    bool subscribed = false;
-    while (!subscribed) {
+    // Both reply topics, as for any command: tallyd answers on B/cmd/reply when it speaks MQTT 3.1.1.
+    int subscribed = 0;
+    while (subscribed < 2) {
       Event e = next(deadline);
-      if (e.kind == Event::Kind::connected) s_.subscribe(reply_topic(), 1);
+      if (e.kind == Event::Kind::connected) {
+        s_.subscribe(reply_topic(), 1);
+        s_.subscribe(s_.base() + "/cmd/reply", 2);
+      }
       else if (e.kind == Event::Kind::connect_failed) throw Failed{exit_unavailable, "cannot connect to the broker at " + s_.url() + ": " + e.detail};
-      else if (e.kind == Event::Kind::subscribed) subscribed = true;
+      else if (e.kind == Event::Kind::subscribed) ++subscribed;
       else if (e.kind == Event::Kind::subscribe_failed) throw Failed{exit_unavailable, "subscription refused: " + e.detail};
       else if (e.kind == Event::Kind::timeout) throw Failed{exit_unavailable, "no connection to the broker at " + s_.url()};
     }
