@@ -2,6 +2,8 @@
 // kernel-style CLOCK_MONOTONIC timestamps and whose descriptor is a real eventfd/timerfd.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <poll.h>
 
 #include "driver_testing.hpp"
@@ -189,4 +191,15 @@ TEST_CASE("gpio-counter configuration") {
   CHECK(test::configure_driver(&gpio_counter::configure, head + "line = 1.5\n").problems.size() == 1);
   CHECK(test::configure_driver(&gpio_counter::configure, head + "line = 4\nfake = { every_ms = 10, hold_ms = 10 }\n")
             .problems.size() == 1);
+}
+
+TEST_CASE("gpio_counter sample.toml is a valid configuration") {
+  std::ifstream in(std::string(TALLY_SOURCE_DIR) + "/drivers/gpio_counter/sample.toml");
+  const std::string sample((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t n = test::device_count(sample);
+  REQUIRE(n >= 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO(i);
+    CHECK(test::configure_driver(&gpio_counter::configure, sample, "sample.toml", i).problems.empty());
+  }
 }

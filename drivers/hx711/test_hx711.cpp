@@ -2,6 +2,8 @@
 // timing guard and the sample filtering run for real, only the pins are simulated.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "driver_testing.hpp"
 #include "fake_gpio.hpp"
 #include "hx711/hx711.hpp"
@@ -188,4 +190,15 @@ TEST_CASE("hx711 configuration: line numbers or names, gain, scale, the fake chi
   REQUIRE(got.readings.size() >= 2);
   CHECK(got.readings[0].value == 0.0);
   CHECK(got.readings[1].value == 500.0);
+}
+
+TEST_CASE("hx711 sample.toml is a valid configuration") {
+  std::ifstream in(std::string(TALLY_SOURCE_DIR) + "/drivers/hx711/sample.toml");
+  const std::string sample((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t n = test::device_count(sample);
+  REQUIRE(n >= 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO(i);
+    CHECK(test::configure_driver(&hx711::configure, sample, "sample.toml", i).problems.empty());
+  }
 }

@@ -3,6 +3,8 @@
 // would hold.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <sys/stat.h>
 
 #include "device_error.hpp"
@@ -173,4 +175,15 @@ TEST_CASE("iio configuration") {
   CHECK(test::configure_driver(&iio::configure, head + "path = \"/x\"\niio_name = \"y\"\n").problems.size() == 1);
   CHECK(test::configure_driver(&iio::configure, head + "path = \"/x\"\nchannel = \"../etc\"\n").problems.size() == 1);
   CHECK(test::configure_driver(&iio::configure, head + "path = \"/x\"\noffset = 5\n").problems.size() == 1);
+}
+
+TEST_CASE("iio sample.toml is a valid configuration") {
+  std::ifstream in(std::string(TALLY_SOURCE_DIR) + "/drivers/iio/sample.toml");
+  const std::string sample((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t n = test::device_count(sample);
+  REQUIRE(n >= 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO(i);
+    CHECK(test::configure_driver(&iio::configure, sample, "sample.toml", i).problems.empty());
+  }
 }

@@ -1,6 +1,8 @@
 // The max31855/max6675 drivers through their configuration, on the fake SPI bus (`fake = {...}`).
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "driver_testing.hpp"
 #include "thermocouple/thermocouple.hpp"
 
@@ -89,5 +91,19 @@ TEST_CASE("a missing spidev is a device error carrying errno") {
     FAIL("open() should throw");
   } catch (const std::system_error& e) {
     CHECK(e.code().value() == ENOENT);
+  }
+}
+
+TEST_CASE("thermocouple sample.toml is a valid configuration") {
+  std::ifstream in(std::string(TALLY_SOURCE_DIR) + "/drivers/thermocouple/sample.toml");
+  const std::string sample((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t n = test::device_count(sample);
+  REQUIRE(n == 4);
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool m6675 = i == 2;
+    const auto c = test::configure_driver(m6675 ? &thermocouple::configure_max6675 : &thermocouple::configure_max31855,
+                                          sample, "sample.toml", i);
+    INFO(i);
+    CHECK(c.problems.empty());
   }
 }
