@@ -93,12 +93,19 @@ void GpioOutputs::release() noexcept {
   for (auto& [name, o] : outputs_) {
     o.pattern.clear();
     if (o.timer) o.timer->disarm();
-    if (!o.line) continue;
+    const bool was_on = o.level;
+    o.level = false;
+    if (o.line) {
+      try {
+        o.line->set(false);
+      } catch (...) {
+      }
+      o.line.reset();
+    }
     try {
-      o.line->set(false);
+      if (was_on && changed_) changed_(name, false);
     } catch (...) {
     }
-    o.line.reset();
   }
   chips_.clear();
 }
