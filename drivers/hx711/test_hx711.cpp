@@ -53,7 +53,7 @@ TEST_CASE("HX711 24-bit two's complement (shared/reference/devices.md vectors)")
   CHECK(hx711::decode(0x000000) == 0);
 }
 
-TEST_CASE("HX711 glitch values are 0 and 2^n - 1; ordinary and full-scale negative values are not") {
+TEST_CASE("HX711 glitch values are 0 and 2^n - 1, ordinary and full-scale negative values are not") {
   for (std::uint32_t w : {0x000000u, 0x7FFFFFu, 0x3FFFFFu, 0x1FFFFFu, 0x0FFFFFu, 0xFFFFFFu})
     CHECK(hx711::glitch(w));
   for (std::uint32_t w : {0x000064u, 0x800000u, 0x123456u, 0xFFFF9Cu, 0x7FFFFEu})

@@ -111,7 +111,7 @@ TEST_CASE("the kernel's hx711 (unsigned in_voltage0_raw) with a calibration in r
   CHECK(raw == "8388708");
 }
 
-TEST_CASE("missing or unreadable attributes are device errors; garbage is a drop") {
+TEST_CASE("missing or unreadable attributes are device errors, garbage is a drop") {
   Sysfs sys;
   const auto dev = sys.device("0", "max31855");
   SECTION("no such channel") {

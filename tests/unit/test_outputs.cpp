@@ -116,7 +116,7 @@ TEST_CASE("release() sets every output inactive and hands the lines back") {
   CHECK_FALSE(rig.board->outputs["GPIO24"].requested);
 }
 
-TEST_CASE("an output whose chip is missing is logged and left out; the others work") {
+TEST_CASE("an output whose chip is missing is logged and left out, the others work") {
   EventLoop loop;
   GpioOutputs outputs({output("buzzer", "23")}, loop, nullptr,
                       [](const OutputConfig&) -> std::unique_ptr<gpio::Chip> { throw std::runtime_error("no chip"); });
