@@ -27,6 +27,7 @@ Station::Station(Config config, EventLoop& loop)
       status_refresh_(loop, [this] {
         if (buffer_.count() != status_buffered_) publish_status();
       }),
+      refused_flush_(loop, [this] { flush_refused(); }),
       production_timer_(loop, [this] {
         Outcome o;
         o.records = production_.tick(std::chrono::system_clock::now());
@@ -143,13 +144,41 @@ void Station::on_device_state(const DeviceConfig& device, bool online, const std
 }
 
 void Station::on_publish_refused(Seq seq, const std::string& topic, int reason, const std::string& why) {
-  // When the broker refuses the events topic itself, this event will be refused and parked too: say it once a
-  // minute, not once per refused event, or the refusals would feed themselves.
-  const bool events_topic = topic == config_.base_topic() + "/events";
-  const auto now = std::chrono::steady_clock::now();
-  if (events_topic && now - last_events_refusal_ < std::chrono::minutes(1)) return;
-  if (events_topic) last_events_refusal_ = now;
-  emit_event("publish.refused", {{"seq", seq}, {"topic", topic}, {"reason", reason}, {"error", why}});
+  // When the broker refuses the events topic itself, a publish.refused event would be refused and parked too and
+  // feed itself: the log says it instead.
+  if (topic == config_.base_topic() + "/events") {
+    std::uint64_t suppressed = 0;
+    if (events_refused_log_.allow(suppressed))
+      spdlog::error("mqtt: the broker refuses {} itself ({}); seq {} parked", topic, why, seq);
+    return;
+  }
+  auto& p = refused_pending_[topic];
+  p.reason = reason;
+  p.error = why;
+  p.seqs.push_back(seq);
+  // One event per topic at most every refused_report_interval, naming every parked seq: a denied topic with a
+  // reading every 100 ms must not turn into ten events a second.
+  if (!refused_flush_.armed()) {
+    const auto since = std::chrono::steady_clock::now() - refused_reported_;
+    if (since >= refused_report_interval) flush_refused();
+    else refused_flush_.arm(std::chrono::duration_cast<std::chrono::milliseconds>(refused_report_interval - since));
+  }
+}
+
+void Station::flush_refused() {
+  for (auto& [topic, p] : refused_pending_) {
+    json seqs = json::array();
+    for (std::size_t i = 0; i < p.seqs.size() && i < 1000; ++i) seqs.push_back(p.seqs[i]);
+    emit_event("publish.refused", {{"topic", topic},
+                                   {"reason", p.reason},
+                                   {"error", p.error},
+                                   {"first_seq", p.seqs.front()},
+                                   {"last_seq", p.seqs.back()},
+                                   {"count", p.seqs.size()},
+                                   {"seqs", seqs}});
+  }
+  refused_pending_.clear();
+  refused_reported_ = std::chrono::steady_clock::now();
 }
 
 void Station::emit_event(const std::string& name, const json& fields) {

@@ -18,6 +18,7 @@
 #include "config.hpp"
 #include "device_runner.hpp"
 #include "event_loop.hpp"
+#include "log_limit.hpp"
 #include "outputs.hpp"
 #include "production.hpp"
 #include "publisher.hpp"
@@ -65,6 +66,7 @@ class Station {
   void on_device_state(const DeviceConfig& device, bool online, const std::string& error);
   void emit_event(const std::string& name, const json& fields);
   void on_publish_refused(Seq seq, const std::string& topic, int reason, const std::string& why);
+  void flush_refused();
   void end_of_iteration();
   void publish_states();
   void publish_status();
@@ -81,7 +83,7 @@ class Station {
   std::unique_ptr<Outputs> outputs_;
   std::map<std::string, std::int64_t> counters_;  // running pulse totals per device, kept in the buffer's state
   wall_time since_;
-  Timer clock_check_, commit_retry_, status_refresh_, production_timer_;
+  Timer clock_check_, commit_retry_, status_refresh_, refused_flush_, production_timer_;
   std::string published_context_;
   // Readings change step accumulators (last stable weight, time in range) many times a second: those changes are
   // saved at most every context_save_interval (and at every transition and at shutdown), not on every commit.
@@ -94,7 +96,17 @@ class Station {
   std::int64_t status_buffered_ = -1;  // "buffered" in the last published status
   bool commit_failing_ = false;
   bool stopping_ = false;
-  std::chrono::steady_clock::time_point last_events_refusal_{};  // shutdown began: commands are refused
+  // Records the broker refused and the publisher parked, reported as one publish.refused event per topic at most
+  // every refused_report_interval.
+  struct Refused {
+    int reason = 0;
+    std::string error;
+    std::vector<Seq> seqs;
+  };
+  std::map<std::string, Refused> refused_pending_;
+  std::chrono::steady_clock::time_point refused_reported_{};
+  static constexpr std::chrono::seconds refused_report_interval{10};
+  LogLimit events_refused_log_;  // shutdown began: commands are refused
 };
 
 }  // namespace tally
