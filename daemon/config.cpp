@@ -15,7 +15,7 @@ namespace tally {
 namespace {
 
 // Sections of PRODUCT.md that later issues implement: accepted, reported as ignored.
-const std::vector<std::string> not_yet_implemented = {"scan_rules", "alarms"};
+const std::vector<std::string> not_yet_implemented = {"alarms"};
 
 bool matches(const std::string& s, const char* re) { return matches_regex(s, re); }
 
@@ -95,6 +95,8 @@ Config parse_config(std::string_view text, const std::string& path) {
   top.consume("devices");
   config.recipes = read_recipes(root, config.devices, diag);
   top.consume("recipes");
+  config.scan_rules = read_scan_rules(root, diag);
+  top.consume("scan_rules");
   config.outputs = read_outputs(root, diag);
   top.consume("outputs");
   check_feedback(root, config, diag);

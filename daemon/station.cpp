@@ -122,6 +122,7 @@ bool Station::reload() {
   devices_.clear();
   config_.devices = std::move(fresh.devices);
   config_.recipes = fresh.recipes;
+  config_.scan_rules = std::move(fresh.scan_rules);  // [[scan_rules]] reload with the rest (PRODUCT.md: SIGHUP)
   production_.set_recipes(std::move(fresh.recipes));
   start_devices();
   spdlog::info("reload: {} devices from {}", config_.devices.size(), config_.path);

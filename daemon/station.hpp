@@ -61,7 +61,7 @@ class Station {
   // Runs a production command that device input triggered (a scan, a pulse), records it as a `command` event with
   // the device as its source, and returns whether it was accepted.
   bool run_device_command(const std::string& device, const std::string& cmd, const json& args, wall_time ts);
-  void feedback(const DeviceConfig& device, bool accepted);
+  void feedback(const DeviceConfig& device, OutputPattern pattern);
   void save_counters();
   void on_device_state(const DeviceConfig& device, bool online, const std::string& error);
   void emit_event(const std::string& name, const json& fields);
