@@ -15,7 +15,7 @@ namespace tally {
 namespace {
 
 // Sections of PRODUCT.md that later issues implement: accepted, reported as ignored.
-const std::vector<std::string> not_yet_implemented = {"outputs", "alarms"};
+const std::vector<std::string> not_yet_implemented = {"alarms"};
 
 bool matches(const std::string& s, const char* re) { return matches_regex(s, re); }
 
@@ -67,6 +67,23 @@ std::vector<DeviceConfig> read_devices(const toml::table& root, Diagnostics& dia
   return devices;
 }
 
+// A device's `feedback` must name an [[outputs]] table.
+void check_feedback(const toml::table& root, Config& config, Diagnostics& diag) {
+  const toml::array* array = root["devices"].as_array();
+  for (std::size_t i = 0; array && i < config.devices.size() && i < array->size(); ++i) {
+    const auto& d = config.devices[i];
+    if (d.feedback.empty()) continue;
+    bool known = false;
+    for (const auto& o : config.outputs) known = known || o.name == d.feedback;
+    // No [[outputs]] at all: scans and counts still work, only the beeps are missing (not an error).
+    if (!known && config.outputs.empty()) continue;
+    if (!known)
+      diag.error(array->get(i)->as_table()->get("feedback")->source(),
+                 "devices[" + std::to_string(i + 1) + "] (" + d.name + ") feedback: no [[outputs]] named \"" +
+                     d.feedback + "\"");
+  }
+}
+
 }  // namespace
 
 Config parse_config(std::string_view text, const std::string& path) {
@@ -82,6 +99,9 @@ Config parse_config(std::string_view text, const std::string& path) {
   top.consume("recipes");
   config.scan_rules = read_scan_rules(root, diag);
   top.consume("scan_rules");
+  config.outputs = read_outputs(root, diag);
+  top.consume("outputs");
+  check_feedback(root, config, diag);
   for (const auto& section : not_yet_implemented) {
     if (const auto* node = root.get(section)) {
       const auto& pos = node->source().begin;

@@ -49,6 +49,15 @@ struct DeviceConfig {
   DriverFactory make;  // builds the driver with its parsed settings; no I/O until open()
 };
 
+// One [[outputs]] table (daemon/outputs_config.cpp): a GPIO line driving a buzzer or a stack light.
+struct OutputConfig {
+  std::string name;
+  std::string chip = "gpiochip0";  // name, path, number or label ("pinctrl-rp1" on a Pi 5)
+  std::string line;                // number or device-tree line name ("GPIO23")
+  bool active_low = false;
+  bool fake = false;               // `fake = true`: a simulated line (demo, tests); changes are only logged
+};
+
 struct Config {
   std::string path;
   StationConfig station;
@@ -57,6 +66,7 @@ struct Config {
   std::vector<DeviceConfig> devices;
   std::vector<Recipe> recipes;
   std::vector<scan::ScanRule> scan_rules;  // [[scan_rules]], in file order: the first match wins
+  std::vector<OutputConfig> outputs;
   std::vector<std::string> warnings;  // valid, but worth telling (e.g. a section this version ignores)
   std::string base_topic() const { return station.prefix + "/" + station.id; }
   const Recipe* find_recipe(const std::string& id) const;
@@ -71,6 +81,8 @@ std::vector<Recipe> read_recipes(const toml::table& root, const std::vector<Devi
 // Reads [[scan_rules]] (daemon/scan_rules_config.cpp): patterns checked (syntax, length, nesting) with their
 // position, actions must be production commands.
 std::vector<scan::ScanRule> read_scan_rules(const toml::table& root, Diagnostics& diag);
+// Reads [[outputs]] (daemon/outputs_config.cpp); every problem reported with its position.
+std::vector<OutputConfig> read_outputs(const toml::table& root, Diagnostics& diag);
 
 Config load_config(const std::string& path);                     // reads the file
 Config parse_config(std::string_view text, const std::string& path);  // `path` is used in messages and for

@@ -19,6 +19,10 @@ class Outputs {
   virtual void play(const std::string& output, OutputPattern pattern) = 0;
   // Holds `output` on while any holder wants it (an alarm id names itself as the holder).
   virtual void hold(const std::string& output, const std::string& holder, bool on) = 0;
+  // Every output to its inactive level and handed back (shutdown). Nothing is driven afterwards.
+  virtual void release() noexcept {}
+  // Reports every output's current level again (after a reconnect, for the retained B/outputs/<name>).
+  virtual void republish() {}
 };
 
 }  // namespace tally

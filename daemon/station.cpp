@@ -4,6 +4,7 @@
 
 #include "clock.hpp"
 #include "errors.hpp"
+#include "outputs_gpio.hpp"
 #include "version.hpp"
 
 namespace tally {
@@ -32,6 +33,10 @@ Station::Station(Config config, EventLoop& loop)
         o.records = production_.tick(std::chrono::system_clock::now());
         apply(o);
       }) {
+  if (!config_.outputs.empty())
+    outputs_ = std::make_unique<GpioOutputs>(config_.outputs, loop_, [this](const std::string& name, bool on) {
+      publisher_.publish_state("outputs/" + name, to_text(json{{"on", on}}));
+    });
   publisher_.on_connected = [this] { publish_states(); };
   publisher_.on_command = [this](const Publisher::Command& c) { on_command(c); };
   publisher_.on_refused = [this](Seq seq, const std::string& topic, int reason, const std::string& why) {
@@ -40,8 +45,12 @@ Station::Station(Config config, EventLoop& loop)
   loop_.at_iteration_end([this] { end_of_iteration(); });
 }
 
-// Devices first: a runner stopped with a command pending answers it through this station's members.
-Station::~Station() { devices_.clear(); }
+// Devices first: a runner stopped with a command pending answers it through this station's members. Outputs go
+// back to their inactive level.
+Station::~Station() {
+  devices_.clear();
+  outputs_.reset();
+}
 
 void Station::start() {
   if (const auto& r = buffer_.recovered()) {
@@ -272,6 +281,7 @@ void Station::publish_states() {
   for (const auto& d : devices_) publisher_.publish_state("devices/" + d->config().name + "/state", device_state_payload(*d));
   for (const auto& [device, series] : recent_) publish_recent(device);
   if (!batch_last_.empty()) publisher_.publish_state("batches/last", batch_last_);
+  if (outputs_) outputs_->republish();
 }
 
 void Station::publish_recent(const std::string& device) {
@@ -281,6 +291,7 @@ void Station::publish_recent(const std::string& device) {
 bool Station::shutdown(const std::string& reason, std::chrono::milliseconds drain) {
   stopping_ = true;
   for (auto& d : devices_) d->stop();
+  if (outputs_) outputs_->release();  // buzzers and lights off before anything else can go wrong
   if (context_dirty_) save_context();
   emit_event("daemon.stopped", {{"reason", reason}});
   end_of_iteration();

@@ -72,7 +72,7 @@ void Station::handle_command(const Publisher::Command& c) {
     apply(o);
     return finish_command(c, id, cmd, args, o.ok, o.error, o.reply);
   }
-  if (cmd == "scale.tare" || cmd == "scale.zero") return device_command(c, id, cmd, args);
+  if (cmd == "scale.tare" || cmd == "scale.zero" || cmd == "device.raw") return device_command(c, id, cmd, args);
   if (cmd == "status") {
     json devices = json::object();
     for (const auto& d : devices_) devices[d->config().name] = json::parse(device_state_payload(*d));
@@ -92,9 +92,12 @@ void Station::device_command(const Publisher::Command& c, const json& id, const 
   for (auto& d : devices_) {
     if (d->config().name != name) continue;
     // The answer comes later, from the device: the reply and the command event wait for it.
-    d->command(cmd == "scale.tare" ? "tare" : "zero", [this, c, id, cmd, args, name](bool ok, std::string detail) {
+    // device.raw: the next reading in raw counts, uncalibrated (hx711, iio): what tallyctl calibrate needs.
+    const char* driver_command = cmd == "scale.tare" ? "tare" : cmd == "scale.zero" ? "zero" : "raw";
+    d->command(driver_command, [this, c, id, cmd, args, name](bool ok, std::string detail) {
       json reply{{"device", name}};
-      if (ok && !detail.empty()) reply["detail"] = detail;
+      if (ok && cmd == "device.raw") reply["raw"] = json::parse(detail, nullptr, false);
+      else if (ok && !detail.empty()) reply["detail"] = detail;
       finish_command(c, id, cmd, args, ok, ok ? "" : detail, reply);
     });
     return;

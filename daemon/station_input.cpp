@@ -39,10 +39,13 @@ void Station::on_pulse(const DeviceConfig& device, const Pulse& p) {
   total += p.count;
   switch (p.kind) {
     case PulseKind::units:
-      for (std::int64_t i = 0; i < p.count; ++i) run_device_command(device.name, "unit.add", json::object(), p.ts);
+      // A counter with `feedback` signals whether each unit was taken (refused: no work order active).
+      for (std::int64_t i = 0; i < p.count; ++i)
+        feedback(device, run_device_command(device.name, "unit.add", json::object(), p.ts) ? OutputPattern::accepted : OutputPattern::refused);
       break;
     case PulseKind::rejects:
-      for (std::int64_t i = 0; i < p.count; ++i) run_device_command(device.name, "unit.reject", json::object(), p.ts);
+      for (std::int64_t i = 0; i < p.count; ++i)
+        feedback(device, run_device_command(device.name, "unit.reject", json::object(), p.ts) ? OutputPattern::accepted : OutputPattern::refused);
       break;
     case PulseKind::pulses:
       on_reading(device, Reading::measured("pulses", static_cast<double>(total), "", p.ts));

@@ -2,11 +2,15 @@
 #include <array>
 
 #include "driver.hpp"
+#include "gpio_counter/gpio_counter.hpp"
+#include "hx711/hx711.hpp"
+#include "iio/iio.hpp"
 #include "scale_serial/scale_serial.hpp"
 #include "scanner_evdev/scanner_evdev.hpp"
 #include "scanner_serial/scanner_serial.hpp"
 #include "serial_line/serial_line.hpp"
 #include "simulated/simulated.hpp"
+#include "thermocouple/thermocouple.hpp"
 
 namespace tally {
 
@@ -18,6 +22,11 @@ constexpr std::array registry{
     DriverSpec{"scanner-serial", "USB serial (CDC-ACM) barcode scanners", &scanner_serial::configure},
     DriverSpec{"serial-line", "any device that prints one value a line", &serial_line::configure},
     DriverSpec{"simulated", "a made-up signal for demos and tests", &simulated::configure},
+    DriverSpec{"gpio-counter", "photo-eyes, foot switches, reject buttons on a GPIO line", &gpio_counter::configure},
+    DriverSpec{"hx711", "load cell through an HX711 on two GPIO lines", &hx711::configure},
+    DriverSpec{"iio", "any Linux IIO sensor (kernel hx711, maxim_thermocouple, ADCs)", &iio::configure},
+    DriverSpec{"max31855", "K-type thermocouple amplifier on SPI", &thermocouple::configure_max31855},
+    DriverSpec{"max6675", "K-type thermocouple amplifier on SPI (older, 0..1023 degC)", &thermocouple::configure_max6675},
 };
 }  // namespace
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "args.hpp"
+#include "calibrate.hpp"
 #include "config_sections.hpp"
 #include "errors.hpp"
 #include "session.hpp"
@@ -53,6 +54,11 @@ commands (arguments as key=value):
   unit.add [serial=]             unit.reject [reason=]
   operator.set operator=         lot.record lot=    alarm.ack alarm= [by=]
   scale.tare device=             scale.zero device=                  status
+  device.raw device=             (the next reading in raw counts: hx711, iio)
+
+  calibrate DEVICE [mass=M] [readings=N]
+              guides you through zero (empty) and a known mass M on a load cell, and prints the offset and scale
+              for its [[devices]] table (asks tallyd for N raw readings per step, default 5)
 
   key=value   the value is sent as a JSON number or boolean when it is exactly one (40, 2.5, -3, true), else as
               a string (SN-0001, 0012, "hello world"); key:=json sends raw JSON (serial:='"1234"', tags:='["a"]')
@@ -269,7 +275,8 @@ int main(int argc, char** argv) {
     try {
       options = parse_options(argc, argv);
       if (options.command == "buffer" && options.args.size() > 1) throw UsageError("buffer takes at most one path");
-      if (!options.help && !options.version && options.command != "watch" && options.command != "buffer")
+      if (!options.help && !options.version && options.command != "watch" && options.command != "buffer" &&
+          options.command != "calibrate")
         build_request("x", options.command, options.args);  // argument mistakes before any connection
     } catch (const UsageError& e) {
       error(e.what());
@@ -302,6 +309,7 @@ int main(int argc, char** argv) {
     // One token names this invocation: the client id, the request id, the correlation data, the response topic.
     const std::string token = "tallyctl-" + std::to_string(::getpid()) + "-" + random_hex(8);
     Session session(std::move(*target), token, handled);
+    if (options.command == "calibrate") return run_calibrate(session, options, token);
     return options.command == "watch" ? run_watch(session, options) : run_command(session, options, token);
   } catch (const UsageError& e) {
     error(e.what());
