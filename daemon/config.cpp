@@ -6,6 +6,7 @@
 #include <regex>
 #include <sstream>
 
+#include "alarms/alarms_config.hpp"
 #include "config_sections.hpp"
 #include "errors.hpp"
 #include "table_reader.hpp"
@@ -15,7 +16,7 @@ namespace tally {
 namespace {
 
 // Sections of PRODUCT.md that later issues implement: accepted, reported as ignored.
-const std::vector<std::string> not_yet_implemented = {"outputs", "scan_rules", "alarms"};
+const std::vector<std::string> not_yet_implemented = {"outputs", "scan_rules"};
 
 bool matches(const std::string& s, const char* re) { return matches_regex(s, re); }
 
@@ -79,6 +80,10 @@ Config parse_config(std::string_view text, const std::string& path) {
   top.consume("devices");
   config.recipes = read_recipes(root, config.devices, diag);
   top.consume("recipes");
+  config.alarms = read_alarm_rules(root, config.devices, diag);
+  top.consume("alarms");
+  config.notify = read_notify_targets(root, path, diag);
+  top.consume("notify");
   for (const auto& section : not_yet_implemented) {
     if (const auto* node = root.get(section)) {
       const auto& pos = node->source().begin;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alarms/rules.hpp"
 #include "context.hpp"
 #include "driver.hpp"
 #include "recipe.hpp"
@@ -55,6 +56,8 @@ struct Config {
   BufferConfig buffer;
   std::vector<DeviceConfig> devices;
   std::vector<Recipe> recipes;
+  std::vector<AlarmRule> alarms;       // [[alarms]] (daemon/alarms/alarms_config.cpp)
+  std::vector<NotifyTarget> notify;    // [[notify]]
   std::vector<std::string> warnings;  // valid, but worth telling (e.g. a section this version ignores)
   std::string base_topic() const { return station.prefix + "/" + station.id; }
   const Recipe* find_recipe(const std::string& id) const;
