@@ -19,11 +19,18 @@ Station::Station(Config config, EventLoop& loop)
       buffer_(buffer_options(config_.buffer)),
       production_(config_.station.mode, config_.station.downtime_s, config_.recipes, stamp_),
       publisher_(config_.mqtt, config_.base_topic(), status_payload(false), loop, buffer_),
+      alarms_(production_.context()),
+      notifier_(loop, [this] { buffer_.put_state("notify", notifier_.save()); }),
+      alarm_timer_(loop, [this] {
+        alarm_deadline_.reset();
+        alarm_transitions(alarms_.tick(Instant::now()));
+      }),
       since_(std::chrono::system_clock::now()),
       clock_check_(loop, [this] { stamp_.clock_synced = clock_synchronised(); }),
       commit_retry_(loop, [] {}),  // waking the loop is enough: the end-of-iteration hook retries the commit
       status_refresh_(loop, [this] {
         if (buffer_.count() != status_buffered_) publish_status();
+        check_buffer_usage();
       }),
       production_timer_(loop, [this] {
         Outcome o;
@@ -62,6 +69,7 @@ void Station::start() {
                                       {"reason", "unclean shutdown in an earlier boot (power cut)"}});
   }
   emit_event("daemon.started", {{"version", version}, {"buffered", buffer_.count()}});
+  restore_alarms();
   if (!production_.context().batch.empty())
     spdlog::info("context: resuming batch {} at step {} ({})", production_.context().batch,
                  production_.context().step_no, production_.context().step);
@@ -109,6 +117,10 @@ bool Station::reload() {
   config_.devices = std::move(fresh.devices);
   config_.recipes = fresh.recipes;
   production_.set_recipes(std::move(fresh.recipes));
+  config_.alarms = std::move(fresh.alarms);
+  config_.notify = std::move(fresh.notify);
+  notifier_.configure(config_.notify);
+  configure_alarms();
   start_devices();
   spdlog::info("reload: {} devices from {}", config_.devices.size(), config_.path);
   return true;
@@ -122,6 +134,7 @@ void Station::save_context() {
 
 void Station::on_device_state(const DeviceConfig& device, bool online, const std::string& error) {
   if (!online) production_.device_offline(device.name);
+  alarm_transitions(alarms_.device_state(device.name, online, error, Instant::now()));
   json fields{{"device", device.name}};
   if (!online) fields["error"] = error;
   emit_event(online ? "device.online" : "device.offline", fields);
@@ -136,6 +149,7 @@ void Station::emit_event(const std::string& name, const json& fields) {
 void Station::apply(Outcome& outcome) {
   for (const auto& r : outcome.records) buffer_.append(r);
   if (!outcome.records.empty()) save_context();
+  step_alarms(outcome);
   publish_context();
   arm_production_timer();
 }
@@ -143,7 +157,8 @@ void Station::apply(Outcome& outcome) {
 void Station::arm_production_timer() {
   const auto deadline = production_.next_deadline();
   if (!deadline) return production_timer_.disarm();
-  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::system_clock::now());
+  // A monotonic deadline: an NTP step neither starts nor postpones a downtime.
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
   production_timer_.arm(std::max(wait, std::chrono::milliseconds(1)));
 }
 
@@ -213,6 +228,7 @@ void Station::publish_states() {
   published_context_.clear();  // a new connection gets the context again
   publish_context();
   for (const auto& d : devices_) publisher_.publish_state("devices/" + d->config().name + "/state", device_state_payload(*d));
+  publish_alarms();
 }
 
 bool Station::shutdown(const std::string& reason, std::chrono::milliseconds drain) {
