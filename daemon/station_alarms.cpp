@@ -6,6 +6,7 @@
 // exactly where the stream says: an active alarm stays active and is never raised twice.
 #include <spdlog/spdlog.h>
 
+#include "alarms/hold_outputs.hpp"
 #include "station.hpp"
 
 namespace tally {
@@ -91,7 +92,7 @@ void Station::alarm_transitions(AlarmEngine::Transitions transitions) {
         retained_clears_.erase(a.id);
         publisher_.publish_state("alarms/" + a.id, alarm_payload(a));
       }
-      if (outputs_ && !a.output.empty()) outputs_->hold(a.output, a.id, alarms_.output_wanted(a.output));
+      if (outputs_) hold_outputs(*outputs_, t);
       notifier_.enqueue(make_notice(t, config_.station.id, seq));
       // The batch record lists each step's alarms (a tolerance alarm is listed by the step it judged).
       if (t.kind == AlarmTransition::Kind::raised && a.kind != "tolerance" && production_.step_rules()) {

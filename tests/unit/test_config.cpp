@@ -216,9 +216,9 @@ TEST_CASE("TLS settings must be consistent with the url") {
 }
 
 TEST_CASE("sections of later versions are accepted with a warning") {
-  const Config c = parse_config("[station]\nid = \"s\"\n[[alarms]]\nid = \"x\"\n", "t.toml");
+  const Config c = parse_config("[station]\nid = \"s\"\n[[outputs]]\nname = \"x\"\n", "t.toml");
   REQUIRE(c.warnings.size() == 1);
-  CHECK(c.warnings[0] == "t.toml:3:1: warning: [[alarms]] is not implemented in this version and is ignored");
+  CHECK(c.warnings[0] == "t.toml:3:1: warning: [[outputs]] is not implemented in this version and is ignored");
 }
 
 TEST_CASE("an unreadable file is a configuration error") {
