@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "alarms/hold_outputs.hpp"
+#include "errors.hpp"
 #include "station.hpp"
 
 namespace tally {
@@ -146,7 +147,14 @@ void Station::step_alarms(const Outcome& outcome) {
 }
 
 void Station::check_buffer_usage() {
-  alarm_transitions(alarms_.buffer_usage(buffer_.used_bytes(), config_.buffer.max_bytes, Instant::now()));
+  std::uint64_t used = 0;
+  try {
+    used = buffer_.used_bytes();
+  } catch (const buffer_error& e) {  // the file cannot be read: the commit path reports that
+    spdlog::debug("buffer: usage not known: {}", e.what());
+    return;
+  }
+  alarm_transitions(alarms_.buffer_usage(used, config_.buffer.max_bytes, Instant::now()));
 }
 
 std::string Station::alarm_payload(const Alarm& a) const {
