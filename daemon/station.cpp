@@ -18,7 +18,8 @@ Station::Station(Config config, EventLoop& loop)
       stamp_{config_.station.id, clock_synchronised()},
       buffer_(buffer_options(config_.buffer)),
       production_(config_.station.mode, config_.station.downtime_s, config_.recipes, stamp_),
-      publisher_(config_.mqtt, config_.base_topic(), status_payload(false), loop, buffer_),
+      publisher_(make_paho_link(config_.mqtt, config_.base_topic() + "/status", status_payload(false), loop),
+                 config_.base_topic(), loop, buffer_),
       alarms_(production_.context()),
       notifier_(loop, [this] { buffer_.put_state("notify", notifier_.save()); }),
       alarm_timer_(loop, [this] {
@@ -39,6 +40,9 @@ Station::Station(Config config, EventLoop& loop)
       }) {
   publisher_.on_connected = [this] { publish_states(); };
   publisher_.on_command = [this](const Publisher::Command& c) { on_command(c); };
+  publisher_.on_refused = [this](Seq seq, const std::string& topic, int reason, const std::string& why) {
+    on_publish_refused(seq, topic, reason, why);
+  };
   loop_.at_iteration_end([this] { end_of_iteration(); });
 }
 
@@ -140,6 +144,16 @@ void Station::on_device_state(const DeviceConfig& device, bool online, const std
   emit_event(online ? "device.online" : "device.offline", fields);
   for (const auto& d : devices_)
     if (&d->config() == &device) publisher_.publish_state("devices/" + device.name + "/state", device_state_payload(*d));
+}
+
+void Station::on_publish_refused(Seq seq, const std::string& topic, int reason, const std::string& why) {
+  // When the broker refuses the events topic itself, this event will be refused and parked too: say it once a
+  // minute, not once per refused event, or the refusals would feed themselves.
+  const bool events_topic = topic == config_.base_topic() + "/events";
+  const auto now = std::chrono::steady_clock::now();
+  if (events_topic && now - last_events_refusal_ < std::chrono::minutes(1)) return;
+  if (events_topic) last_events_refusal_ = now;
+  emit_event("publish.refused", {{"seq", seq}, {"topic", topic}, {"reason", reason}, {"error", why}});
 }
 
 void Station::emit_event(const std::string& name, const json& fields) {

@@ -85,6 +85,7 @@ class Station {
   void save_counters();
   void on_device_state(const DeviceConfig& device, bool online, const std::string& error);
   void emit_event(const std::string& name, const json& fields);
+  void on_publish_refused(Seq seq, const std::string& topic, int reason, const std::string& why);
   void end_of_iteration();
   void publish_states();
   void publish_status();
@@ -118,7 +119,8 @@ class Station {
   std::vector<std::pair<Publisher::Command, std::string>> pending_replies_;  // the last B/context payload, so it is published only when it changes
   std::int64_t status_buffered_ = -1;  // "buffered" in the last published status
   bool commit_failing_ = false;
-  bool stopping_ = false;  // shutdown began: commands are refused
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point last_events_refusal_{};  // shutdown began: commands are refused
 };
 
 }  // namespace tally
