@@ -43,8 +43,9 @@ void Station::restore_alarms() {
       for (const auto& id : ids)
         if (id.is_string()) retained_clears_.insert(id.get<std::string>());
   }
-  notifier_.configure(config_.notify);
+  // Restored first, then configured: notices of a target removed from the configuration are dropped (and said so).
   if (const auto saved = buffer_.get_state("notify")) notifier_.restore(*saved);
+  notifier_.configure(config_.notify);
   for (const auto& [id, a] : alarms_.alarms()) {
     spdlog::warn("alarm {} is still {} (since {}): {}", id, a.state == AlarmState::active ? "active" : "acknowledged",
                  format_ts(a.since), a.message);

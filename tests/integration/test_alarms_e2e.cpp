@@ -83,7 +83,7 @@ bool deleted(const std::vector<Message>& all, const std::string& alarm) {
 
 }  // namespace
 
-TEST_CASE("a hold step driven out of range raises <step>.range with its retained payload; ack and return clear it") {
+TEST_CASE("a hold step driven out of range raises <step>.range with its retained payload and ack and return clear it") {
   TempDir dir;
   Broker broker(dir.path());
   Pty kettle(dir.file("ttyKettle"));

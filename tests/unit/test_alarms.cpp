@@ -161,7 +161,7 @@ TEST_CASE("below limits, and both limits on one rule") {
   CHECK(r.last[0].alarm.limit == 60.0);
 }
 
-TEST_CASE("ack then clear, and clear without ack; an ack names who and cannot be repeated") {
+TEST_CASE("ack then clear, and clear without ack and an ack names who and cannot be repeated") {
   Run r;
   r.ctx.operator_id = "ana";
   r.engine.configure({overheat()}, {{"kettle", 0}}, at(0));
@@ -214,7 +214,7 @@ TEST_CASE("a hold step out of range for alarm_after_s raises <step>.range, clear
   CHECK(r.last[0].reason == "back in range");
 }
 
-TEST_CASE("a step change mid-alarm clears the old step's range alarm; the next step's rules apply from its start") {
+TEST_CASE("a step change mid-alarm clears the old step's range alarm and the next step's rules apply from its start") {
   Run r;
   r.engine.configure({}, {{"kettle", 0}}, at(0));
   r.add(r.engine.step(step_rules(hold_step(), "B-1#3", 0), at(0)));
@@ -278,7 +278,7 @@ TEST_CASE("a sensor fault raises <device>.fault, cleared by the next valid readi
   CHECK(r.seen.back() == "alarm.cleared kettle.fault");
 }
 
-TEST_CASE("a device that stops sending goes stale after stale_s; offline and online") {
+TEST_CASE("a device that stops sending goes stale after stale_s and offline and online") {
   Run r;
   r.engine.configure({}, {{"kettle", 30}}, at(0));
   r.add(r.engine.device_state("kettle", true, "", at(0)));

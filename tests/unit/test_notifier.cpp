@@ -68,7 +68,7 @@ TEST_CASE("a notice reads on a lock screen: station, alarm, value vs limit, batc
   CHECK(a.title == "bench-1: kettle-overheat acknowledged by ana");
 }
 
-TEST_CASE("a webhook gets a JSON object; ntfy gets its JSON publishing format at the server root") {
+TEST_CASE("a webhook gets a JSON object and ntfy gets its JSON publishing format at the server root") {
   const Notice n = make_notice(transition(AlarmTransition::Kind::raised, "kettle-overheat"), "bench-1", 42);
   const HttpRequest hook = request_for(target("https://hooks.example.com/T0/B0/xyz"), n);
   CHECK(hook.url == "https://hooks.example.com/T0/B0/xyz");
@@ -121,7 +121,7 @@ TEST_CASE("each transition reaches the endpoint exactly once, in order, filtered
   CHECK(saves >= 6);  // every change of the queue is saved: 3 queued, 3 sent
 }
 
-TEST_CASE("an endpoint that is down gets its notices once it is back; a restart in between loses none") {
+TEST_CASE("an endpoint that is down gets its notices once it is back and a restart in between loses none") {
   HttpSink sink;
   sink.stop();  // connection refused, as from a network that is down
   std::string saved;
@@ -150,7 +150,7 @@ TEST_CASE("an endpoint that is down gets its notices once it is back; a restart 
   CHECK(json::parse(seen[1].body)["transition"] == "cleared");
 }
 
-TEST_CASE("a 5xx is retried; a 4xx is dropped") {
+TEST_CASE("a 5xx is retried and a 4xx is dropped") {
   HttpSink sink;
   sink.set_status(503);
   EventLoop loop;
