@@ -6,7 +6,16 @@ function(tally_test name)
   endif()
   cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
-  target_link_libraries(${name} PRIVATE ${T_LIBS} Catch2::Catch2WithMain)
+  if(CMAKE_CROSSCOMPILING)
+    # Debian's libCatch2WithMain.a is for the build architecture only: compile the header-only main instead.
+    if(NOT TARGET tally_catch_main)
+      add_library(tally_catch_main STATIC ${PROJECT_SOURCE_DIR}/tests/packaging/catch_main.cpp)
+      target_link_libraries(tally_catch_main PUBLIC Catch2::Catch2)
+    endif()
+    target_link_libraries(${name} PRIVATE ${T_LIBS} tally_catch_main)
+  else()
+    target_link_libraries(${name} PRIVATE ${T_LIBS} Catch2::Catch2WithMain)
+  endif()
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   target_compile_definitions(${name} PRIVATE
     TALLY_SOURCE_DIR="${PROJECT_SOURCE_DIR}"

@@ -1,5 +1,8 @@
 #include "buffer.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -165,6 +168,10 @@ Buffer::Buffer(BufferOptions options) : options_(std::move(options)) {
 Buffer::~Buffer() { close_database(); }
 
 void Buffer::open_database() {
+  // The records name the station's products, lots and operators: not for every local user. SQLite creates a new
+  // database 0644 (less the umask) and gives its -wal and -shm files the database file's mode, so the file is made
+  // here first, 0640; an existing one keeps its mode.
+  if (const int fd = ::open(options_.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640); fd >= 0) ::close(fd);
   const int rc = sqlite3_open_v2(options_.path.c_str(), &db_,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) fail(db_, rc, "cannot open " + options_.path);

@@ -1,6 +1,7 @@
 // [station], [mqtt] and [buffer]: what a client of the station (tallyctl) needs, without the drivers.
 #include "config_sections.hpp"
 
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -51,6 +52,17 @@ std::string read_secret(TableReader& keys, const std::string& key, const std::st
   return secret;
 }
 
+std::string read_credential(TableReader& keys, const std::string& key, const std::string& file) {
+  std::ifstream in(file);
+  if (!in) {
+    keys.error(key, "cannot read the credential " + file);
+    return {};
+  }
+  std::string secret;
+  std::getline(in, secret);
+  return secret;
+}
+
 void check_readable(TableReader& keys, const std::string& key, const std::string& file) {
   if (!file.empty() && !std::ifstream(file)) keys.error(key, "cannot read " + file);
 }
@@ -77,6 +89,19 @@ MqttConfig read_mqtt(TableReader& k, const std::string& station_id, const std::s
   if (m.client_id.empty()) m.client_id = "tally-" + station_id;
   m.username = k.string("username", "");
   m.password = read_secret(k, "password_file", config_path);
+  // password_credential: a systemd credential (LoadCredential=NAME:FILE in the unit) read from
+  // $CREDENTIALS_DIRECTORY/NAME. Outside systemd (tallyctl, tallyd by hand) password_file, when also given, is used.
+  const std::string credential = k.string("password_credential", "");
+  if (!credential.empty()) {
+    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+    if (credential.find('/') != std::string::npos || credential == "." || credential == "..")
+      k.error("password_credential", "must be a credential name (LoadCredential=NAME:...), not a path");
+    else if (dir != nullptr && *dir != '\0')
+      m.password = read_credential(k, "password_credential", std::string(dir) + "/" + credential);
+    else if (m.password.empty())
+      k.error("password_credential", "$CREDENTIALS_DIRECTORY is not set (tallyd is not running under systemd with "
+                                     "LoadCredential=" + credential + ":FILE); set password_file for use outside systemd");
+  }
   m.ca_file = k.string("ca_file", "");
   m.cert_file = k.string("cert_file", "");
   m.key_file = k.string("key_file", "");

@@ -1,6 +1,8 @@
 // tallyd: the shop-floor data collection daemon. See shared/PRODUCT.md for the contract and docs/ for the design.
 #include <signal.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -105,23 +107,36 @@ int main(int argc, char** argv) {
 
   tally::setup_logging(options.level);
   try {
+    // STATUS= is what `systemctl status tallyd` shows under the unit's name.
+    const std::string running_status = "READY=1\nSTATUS=Running station " + config.station.id + ", " +
+                                       std::to_string(config.devices.size()) + " devices, broker " + config.mqtt.url;
+    tally::sd_notify("STATUS=Opening the buffer " + config.buffer.path);
     tally::EventLoop loop;
     tally::Station station(std::move(config), loop);
     std::string stop_reason;
     loop.on_signals({SIGTERM, SIGINT, SIGHUP}, [&](int sig) {
       if (sig == SIGHUP) {
-        tally::sd_notify("RELOADING=1");
+        tally::sd_notify("RELOADING=1\nSTATUS=Reloading the configuration");
         station.reload();
-        tally::sd_notify("READY=1");
+        tally::sd_notify(running_status);
         return;
       }
       stop_reason = sig == SIGTERM ? "SIGTERM" : "SIGINT";
       loop.stop();
     });
     station.start();
-    tally::sd_notify("READY=1");
+    // The watchdog is fed by a timer of the event loop itself: a loop stuck in a handler stops feeding it and
+    // systemd restarts the service (WatchdogSec= in systemd/tallyd.service). Half the interval, as sd_watchdog_enabled(3) advises.
+    tally::Timer watchdog;
+    if (const auto interval = tally::watchdog_interval(); interval.count() > 0) {
+      const auto half = std::max(std::chrono::milliseconds{1},
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(interval / 2));
+      watchdog = tally::Timer(loop, [] { tally::sd_notify("WATCHDOG=1"); });
+      watchdog.arm(half, half);
+    }
+    tally::sd_notify(running_status);
     loop.run();
-    tally::sd_notify("STOPPING=1");
+    tally::sd_notify("STOPPING=1\nSTATUS=Stopping (" + stop_reason + "): committing the buffer");
     if (!station.shutdown(stop_reason, std::chrono::milliseconds(2000))) {
       // Everything is committed; destroying a Paho client with a connect in flight would crash (bug #453).
       spdlog::default_logger()->flush();

@@ -21,8 +21,9 @@ namespace tally {
 namespace {
 
 // Commands waiting for the loop: a publisher flooding B/cmd must not grow memory without bound (each one is a
-// copy of its payload in the loop's queue). Beyond this many, messages are dropped and counted.
-constexpr int max_queued_messages = 256;
+// copy of its payload in the loop's queue). Beyond this many, or this many bytes, messages are dropped and counted.
+constexpr int max_queued_messages = 1024;
+constexpr std::size_t max_queued_bytes = 1024 * 1024;
 // No command is anywhere near this; a larger payload is dropped before it is even copied.
 constexpr std::size_t max_message_bytes = 256 * 1024;
 
@@ -116,7 +117,9 @@ class PahoLink final : public MqttLink {
         }) {
     client_.set_message_callback([this](mqtt::const_message_ptr msg) {
       try {  // nothing may escape into Paho's C frames (a bad_alloc on a huge payload)
-        if (msg->get_payload_ref().size() > max_message_bytes || queued_messages_ >= max_queued_messages) {
+        const std::size_t size = msg->get_payload_ref().size();
+        if (size > max_message_bytes || queued_messages_ >= max_queued_messages ||
+            queued_bytes_ + size > max_queued_bytes) {
           ++dropped_messages_;
           return;
         }
@@ -127,8 +130,10 @@ class PahoLink final : public MqttLink {
         if (props.contains(mqtt::property::CORRELATION_DATA))
           m.correlation = mqtt::get<std::string>(props, mqtt::property::CORRELATION_DATA);
         ++queued_messages_;
-        loop_.post([this, m = std::move(m)]() mutable {
+        queued_bytes_ += size;
+        loop_.post([this, size, m = std::move(m)]() mutable {
           --queued_messages_;
+          queued_bytes_ -= size;
           report_dropped();
           if (events_.message) events_.message(std::move(m));
         });
@@ -241,8 +246,8 @@ class PahoLink final : public MqttLink {
   }
   void report_dropped() {
     if (const auto n = dropped_messages_.exchange(0); n > 0)
-      spdlog::warn("mqtt: {} incoming messages dropped (over {} waiting or over {} bytes)", n, max_queued_messages,
-                   max_message_bytes);
+      spdlog::warn("mqtt: {} incoming messages dropped (over {} or {} bytes waiting, or one over {} bytes)", n,
+                   max_queued_messages, max_queued_bytes, max_message_bytes);
   }
 
   std::string url_, client_id_;
@@ -255,6 +260,7 @@ class PahoLink final : public MqttLink {
   bool connecting_ = false;  // loop thread only
   std::uint64_t last_token_ = 0;
   std::atomic<int> queued_messages_{0};
+  std::atomic<std::size_t> queued_bytes_{0};
   std::atomic<std::uint64_t> dropped_messages_{0};
 };
 

@@ -139,6 +139,7 @@ json Production::context_payload() const {
   if (wo_) {
     c["good"] = wo_->units - wo_->rejected;
     c["rejected"] = wo_->rejected;
+    c["work_order_started"] = format_ts(wo_->started);  // a viewer's units per hour (docs/web.md)
     if (wo_->target) c["target"] = *wo_->target;
     if (wo_->downtime_since) c["downtime_since"] = format_ts(*wo_->downtime_since);
   }

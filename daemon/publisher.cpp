@@ -110,18 +110,31 @@ void Publisher::on_delivery(const Delivery& d) {
   pump();
 }
 
+void Publisher::park(const Outstanding& o, const Delivery& d) {
+  refusals_.erase(o.seq);
+  if (paused_at_ == o.seq) {
+    paused_at_ = 0;
+    retry_timer_.disarm();
+  }
+  parked_topics_[o.topic] = std::chrono::steady_clock::now();
+  buffer_.acknowledge(o.seq);  // out of the stream: the event says which record and why
+  if (on_refused) on_refused(o.seq, o.topic, d.reason, d.why);
+}
+
 void Publisher::on_record_refused(const Outstanding& o, const Delivery& d) {
   const int refused = ++refusals_[o.seq];
   std::uint64_t suppressed = 0;
+  const auto parked = parked_topics_.find(o.topic);
+  if (parked != parked_topics_.end() && std::chrono::steady_clock::now() - parked->second < refused_topic_memory) {
+    if (refusal_log_.allow(suppressed))
+      spdlog::warn("mqtt: the broker refused seq {} on {} ({}), a topic it refuses: parked{}", o.seq, o.topic, d.why,
+                   suppressed ? " (" + std::to_string(suppressed) + " similar lines suppressed)" : "");
+    return park(o, d);
+  }
   if (refused >= max_refusals) {
     spdlog::error("mqtt: the broker refused seq {} on {} {} times ({}); parking it with a publish.refused event",
                   o.seq, o.topic, refused, d.why);
-    refusals_.erase(o.seq);
-    if (paused_at_ == o.seq) paused_at_ = 0;
-    retry_timer_.disarm();
-    buffer_.acknowledge(o.seq);  // out of the stream: the event says which record and why
-    if (on_refused) on_refused(o.seq, o.topic, d.reason, d.why);
-    return;
+    return park(o, d);
   }
   const auto wait = first_backoff * (1 << (refused - 1)) * 2;  // 1 s, 2 s, ...
   if (refusal_log_.allow(suppressed))

@@ -8,7 +8,9 @@
 //   PUBACK -> Buffer::acknowledge(seq).   Connection lost -> reconnect with back-off, resend from the oldest.
 //   Refused by the broker (MQTT 5 reason >= 0x80) -> the stream pauses and the record is retried with back-off;
 //   after max_refusals it is parked: taken out of the stream with a `publish.refused` event (on_refused), and the
-//   records after it go on, in order.
+//   records after it go on, in order. Once a topic has had a record parked, further refusals on that topic within
+//   refused_topic_memory park at once (an ACL that denies a topic must not slow every record behind it to one per
+//   few seconds).
 //
 // A consumer may see a record twice after a reconnect or a retry and deduplicates on (station, seq); it never
 // misses one. Everything runs on the event-loop thread; the MqttLink posts its events there.
@@ -64,9 +66,10 @@ class Publisher {
 
   static constexpr std::size_t window = 20;  // mosquitto's Receive Maximum; also the fastest window measured
   static constexpr int max_refusals = 3;
-  static constexpr std::size_t max_replies = 256;
+  static constexpr std::size_t max_replies = 4096;  // ~100 bytes each
   static constexpr std::chrono::milliseconds first_backoff{500};
   static constexpr std::chrono::milliseconds max_backoff{30'000};
+  static constexpr std::chrono::minutes refused_topic_memory{10};
 
  private:
   struct Outstanding {
@@ -85,6 +88,7 @@ class Publisher {
   void on_lost(const std::string& why);
   void on_delivery(const Delivery& d);
   void on_record_refused(const Outstanding& o, const Delivery& d);
+  void park(const Outstanding& o, const Delivery& d);
   void schedule_reconnect();
   std::size_t in_flight() const;
   std::size_t records_in_flight() const;
@@ -105,6 +109,7 @@ class Publisher {
   std::size_t queued_replies_ = 0;
   Seq paused_at_ = 0;        // a refused record being retried: no record is sent until it is
   std::map<Seq, int> refusals_;
+  std::map<std::string, std::chrono::steady_clock::time_point> parked_topics_;  // topic -> when it last parked one
   std::uint64_t dropped_replies_ = 0;
   LogLimit refusal_log_, failure_log_;
 };

@@ -1,24 +1,23 @@
 #include "record.hpp"
 
-#include <ctime>
+#include <chrono>
+#include <cstdio>
 
 namespace tally {
 
 std::string format_ts(wall_time t) {
   using namespace std::chrono;
-  const auto ms_since_epoch = duration_cast<milliseconds>(t.time_since_epoch()).count();
-  // Floor division so times before 1970 (an unsynchronised Pi can be anywhere) still format correctly.
-  auto secs = static_cast<std::time_t>(ms_since_epoch / 1000);
-  auto ms = static_cast<int>(ms_since_epoch % 1000);
-  if (ms < 0) {
-    ms += 1000;
-    secs -= 1;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", ms);
+  // Calendar arithmetic on 64-bit milliseconds, not gmtime_r: Debian 12's armhf time_t is 32 bits and would wrap in
+  // 2038. floor<days> also keeps times before 1970 (an unsynchronised Pi can be anywhere) correct.
+  const auto ms = time_point_cast<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day date{day};
+  const hh_mm_ss time{ms - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+                static_cast<int>(time.seconds().count()), static_cast<int>(time.subseconds().count()));
   return buf;
 }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace tally {
 
@@ -25,6 +26,18 @@ void sd_notify(const char* state) noexcept {
   [[maybe_unused]] auto sent = ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL,
                                         reinterpret_cast<const sockaddr*>(&addr), addr_len);
   ::close(fd);
+}
+
+std::chrono::microseconds watchdog_interval() noexcept {
+  const char* usec = std::getenv("WATCHDOG_USEC");
+  if (!usec || !*usec) return std::chrono::microseconds{0};
+  // Set for a process that forks: the watchdog is the child's to feed only when the PID is ours.
+  if (const char* pid = std::getenv("WATCHDOG_PID"); pid && *pid && std::strtoll(pid, nullptr, 10) != ::getpid())
+    return std::chrono::microseconds{0};
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(usec, &end, 10);
+  if (*end != '\0') return std::chrono::microseconds{0};
+  return std::chrono::microseconds{static_cast<std::chrono::microseconds::rep>(value)};
 }
 
 }  // namespace tally

@@ -33,6 +33,7 @@ Station::Station(Config config, EventLoop& loop)
         if (buffer_.count() != status_buffered_) publish_status();
         check_buffer_usage();
       }),
+      refused_flush_(loop, [this] { flush_refused(); }),
       production_timer_(loop, [this] {
         Outcome o;
         o.records = production_.tick(std::chrono::system_clock::now());
@@ -59,6 +60,7 @@ void Station::start() {
   if (const auto saved = buffer_.get_state("context")) {
     if (const auto warning = production_.restore(*saved)) spdlog::warn("context: {}", *warning);
   }
+  if (const auto saved = buffer_.get_state("batches/last")) batch_last_ = *saved;
   if (const auto saved = buffer_.get_state("counters")) {
     const json totals = json::parse(*saved, nullptr, false);
     if (totals.is_object())
@@ -115,11 +117,16 @@ bool Station::reload() {
   for (const auto& d : devices_) {
     bool kept = false;
     for (const auto& f : fresh.devices) kept = kept || f.name == d->config().name;
-    if (!kept) publisher_.clear_state("devices/" + d->config().name + "/state");
+    if (!kept) {
+      publisher_.clear_state("devices/" + d->config().name + "/state");
+      publisher_.clear_state("devices/" + d->config().name + "/recent");
+      recent_.erase(d->config().name);
+    }
   }
   devices_.clear();
   config_.devices = std::move(fresh.devices);
   config_.recipes = fresh.recipes;
+  config_.scan_rules = std::move(fresh.scan_rules);  // [[scan_rules]] reload with the rest (PRODUCT.md: SIGHUP)
   production_.set_recipes(std::move(fresh.recipes));
   config_.alarms = std::move(fresh.alarms);
   config_.notify = std::move(fresh.notify);
@@ -147,13 +154,41 @@ void Station::on_device_state(const DeviceConfig& device, bool online, const std
 }
 
 void Station::on_publish_refused(Seq seq, const std::string& topic, int reason, const std::string& why) {
-  // When the broker refuses the events topic itself, this event will be refused and parked too: say it once a
-  // minute, not once per refused event, or the refusals would feed themselves.
-  const bool events_topic = topic == config_.base_topic() + "/events";
-  const auto now = std::chrono::steady_clock::now();
-  if (events_topic && now - last_events_refusal_ < std::chrono::minutes(1)) return;
-  if (events_topic) last_events_refusal_ = now;
-  emit_event("publish.refused", {{"seq", seq}, {"topic", topic}, {"reason", reason}, {"error", why}});
+  // When the broker refuses the events topic itself, a publish.refused event would be refused and parked too and
+  // feed itself: the log says it instead.
+  if (topic == config_.base_topic() + "/events") {
+    std::uint64_t suppressed = 0;
+    if (events_refused_log_.allow(suppressed))
+      spdlog::error("mqtt: the broker refuses {} itself ({}); seq {} parked", topic, why, seq);
+    return;
+  }
+  auto& p = refused_pending_[topic];
+  p.reason = reason;
+  p.error = why;
+  p.seqs.push_back(seq);
+  // One event per topic at most every refused_report_interval, naming every parked seq: a denied topic with a
+  // reading every 100 ms must not turn into ten events a second.
+  if (!refused_flush_.armed()) {
+    const auto since = std::chrono::steady_clock::now() - refused_reported_;
+    if (since >= refused_report_interval) flush_refused();
+    else refused_flush_.arm(std::chrono::duration_cast<std::chrono::milliseconds>(refused_report_interval - since));
+  }
+}
+
+void Station::flush_refused() {
+  for (auto& [topic, p] : refused_pending_) {
+    json seqs = json::array();
+    for (std::size_t i = 0; i < p.seqs.size() && i < 1000; ++i) seqs.push_back(p.seqs[i]);
+    emit_event("publish.refused", {{"topic", topic},
+                                   {"reason", p.reason},
+                                   {"error", p.error},
+                                   {"first_seq", p.seqs.front()},
+                                   {"last_seq", p.seqs.back()},
+                                   {"count", p.seqs.size()},
+                                   {"seqs", seqs}});
+  }
+  refused_pending_.clear();
+  refused_reported_ = std::chrono::steady_clock::now();
 }
 
 void Station::emit_event(const std::string& name, const json& fields) {
@@ -161,7 +196,13 @@ void Station::emit_event(const std::string& name, const json& fields) {
 }
 
 void Station::apply(Outcome& outcome) {
-  for (const auto& r : outcome.records) buffer_.append(r);
+  for (const auto& r : outcome.records) {
+    const Seq seq = buffer_.append(r);
+    if (r.kind != RecordKind::batch) continue;
+    batch_last_ = serialize_with_seq(seq, r.body);  // B/batches/last: the record as B/batches carries it
+    buffer_.put_state("batches/last", batch_last_);
+    batch_last_unpublished_ = true;
+  }
   if (!outcome.records.empty()) save_context();
   step_alarms(outcome);
   publish_context();
@@ -198,6 +239,8 @@ void Station::end_of_iteration() {
     if (commit_failing_) spdlog::info("buffer: writing again");
     commit_failing_ = false;
     for (const auto& [command, answer] : pending_replies_) publisher_.reply(command, answer);
+    if (batch_last_unpublished_) publisher_.publish_state("batches/last", batch_last_);
+    batch_last_unpublished_ = false;
     pending_replies_.clear();
   } catch (const buffer_error& e) {
     // Disk full or an I/O error: the records stay queued in memory and the commit is retried every second.
@@ -242,7 +285,13 @@ void Station::publish_states() {
   published_context_.clear();  // a new connection gets the context again
   publish_context();
   for (const auto& d : devices_) publisher_.publish_state("devices/" + d->config().name + "/state", device_state_payload(*d));
+  for (const auto& [device, series] : recent_) publish_recent(device);
+  if (!batch_last_.empty()) publisher_.publish_state("batches/last", batch_last_);
   publish_alarms();
+}
+
+void Station::publish_recent(const std::string& device) {
+  publisher_.publish_state("devices/" + device + "/recent", to_text(recent_.at(device).summary(device)));
 }
 
 bool Station::shutdown(const std::string& reason, std::chrono::milliseconds drain) {

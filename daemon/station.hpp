@@ -21,9 +21,11 @@
 #include "config.hpp"
 #include "device_runner.hpp"
 #include "event_loop.hpp"
+#include "log_limit.hpp"
 #include "outputs.hpp"
 #include "production.hpp"
 #include "publisher.hpp"
+#include "recent.hpp"
 
 namespace tally {
 
@@ -81,14 +83,16 @@ class Station {
   // Runs a production command that device input triggered (a scan, a pulse), records it as a `command` event with
   // the device as its source, and returns whether it was accepted.
   bool run_device_command(const std::string& device, const std::string& cmd, const json& args, wall_time ts);
-  void feedback(const DeviceConfig& device, bool accepted);
+  void feedback(const DeviceConfig& device, OutputPattern pattern);
   void save_counters();
   void on_device_state(const DeviceConfig& device, bool online, const std::string& error);
   void emit_event(const std::string& name, const json& fields);
   void on_publish_refused(Seq seq, const std::string& topic, int reason, const std::string& why);
+  void flush_refused();
   void end_of_iteration();
   void publish_states();
   void publish_status();
+  void publish_recent(const std::string& device);
   std::string status_payload(bool online) const;
   std::string device_state_payload(const DeviceRunner& d) const;
 
@@ -106,8 +110,13 @@ class Station {
   std::optional<mono_time> alarm_deadline_;   // what alarm_timer_ is armed for
   std::set<std::string> retained_clears_;     // cleared alarms whose retained message the broker may still hold
   std::map<std::string, std::int64_t> counters_;  // running pulse totals per device, kept in the buffer's state
+  // Retained summaries for viewers (docs/web.md): the last hour of each reading device, and the latest batch record
+  // (kept in the buffer's state with the record, published once committed).
+  std::map<std::string, RecentSeries> recent_;
+  std::string batch_last_;
+  bool batch_last_unpublished_ = false;
   wall_time since_;
-  Timer clock_check_, commit_retry_, status_refresh_, production_timer_;
+  Timer clock_check_, commit_retry_, status_refresh_, refused_flush_, production_timer_;
   std::string published_context_;
   // Readings change step accumulators (last stable weight, time in range) many times a second: those changes are
   // saved at most every context_save_interval (and at every transition and at shutdown), not on every commit.
@@ -120,7 +129,17 @@ class Station {
   std::int64_t status_buffered_ = -1;  // "buffered" in the last published status
   bool commit_failing_ = false;
   bool stopping_ = false;
-  std::chrono::steady_clock::time_point last_events_refusal_{};  // shutdown began: commands are refused
+  // Records the broker refused and the publisher parked, reported as one publish.refused event per topic at most
+  // every refused_report_interval.
+  struct Refused {
+    int reason = 0;
+    std::string error;
+    std::vector<Seq> seqs;
+  };
+  std::map<std::string, Refused> refused_pending_;
+  std::chrono::steady_clock::time_point refused_reported_{};
+  static constexpr std::chrono::seconds refused_report_interval{10};
+  LogLimit events_refused_log_;  // shutdown began: commands are refused
 };
 
 }  // namespace tally

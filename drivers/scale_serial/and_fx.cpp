@@ -1,8 +1,14 @@
-// A&D balances (FX/EK/EJ/GX) and AD-43xx indicators. A 17-byte line: header(2) "," data(9: sign, zero-padded
-// digits, point) unit(3) CR LF, e.g. "ST,+00123.45  g". Header ST = stable weight, US = unstable, QT = stable count
-// (not a mass), OL = out of range ("OL,+999999.9  g"). Comparator models add a result ("ST,OK,+0001.234 kg"),
-// indicators a second header GS/NT/TR ("ST,NT,+0012.34kg", the unit then glued to the number).
-// Errors come as "EC,Exx"; with the ACK setting on, a command is acknowledged with an ACK byte (06h).
+// A&D balances (FX-i/GX-A/GF-A/EK-i/EJ/EK-L) and AD-43xx indicators. A 17-byte line: header(2) "," data(9: sign,
+// zero-padded digits, point) unit(3) CR LF, e.g. "ST,+00123.45  g" (EK-L/EJ manuals, "Data format"). Header ST =
+// stable weight (and %), US = unstable, QT = stable count, OL = out of range: "OL,+999999.9  g" over,
+// "OL,-99999999 PC" under. Units (EJ manual): g kg PC % oz lb ozt ct mom dwt GN N(ewton) tl(tael) t(tola) DS(density);
+// the ones that are not a mass come back with their unit and the driver counts them as "not converted".
+// Comparator models add a result ("ST,OK,+0001.234 kg"), indicators a second header GS/NT ("ST,NT,+0012.34kg", the
+// unit glued on); TR is the tare, not the load. Some firmware pads the data wider ("ST,+0004775.7   g", a GX-10202M
+// capture). The CSV format puts a comma before the unit. WT is read as a stable weight, PT (the preset tare) as no
+// weight, as other implementations do. HC-i counting scales' general format adds "UL,-99999     kg" (underload)
+// and a "TR," tare line. Errors come as "EC,Exx"; with the ACK setting on, a command is acknowledged
+// with an ACK byte (06h). Every form is in corpus/and.tsv with its source.
 #include "scale_serial/fields.hpp"
 
 namespace tally::scale_serial {
@@ -47,30 +53,35 @@ ScaleFrame parse_and(std::string_view line) {
   const std::string_view header = line.substr(0, 2);
   std::string_view rest = line.substr(3);
   // An optional second header: GS/NT/TR (indicators) or OK/HI/LO/NG (comparator result).
-  if (rest.size() >= 3 && letters2(rest.substr(0, 2)) && rest[2] == ',') rest.remove_prefix(3);
+  std::string_view second;
+  if (rest.size() >= 3 && letters2(rest.substr(0, 2)) && rest[2] == ',') second = rest.substr(0, 2), rest.remove_prefix(3);
 
-  // Data: sign, digits and point; the unit is what follows (blank-padded to 3, or glued on: "+0012.34kg").
+  if (header == "UL") return fault_frame("underload");  // "UL,-99999     kg" (HC-i general format)
+  if (header == "OL") {
+    // Out of range: the sign tells over from under ("OL,+999999.9  g" / "OL,-99999999 PC"); some models send only
+    // the sign and blanks, so the number itself does not matter.
+    const bool under = !trim(rest).empty() && trim(rest).front() == '-';
+    return fault_frame(under ? "underload" : "overload");
+  }
+  if (header == "PT" || header == "TR" || second == "TR") return kind_frame(FrameKind::info, std::string(header), "tare value");
+  if (header != "ST" && header != "US" && header != "QT" && header != "WT") return garbage_frame("unknown A&D header");
+
+  // Data: sign, digits and point; the unit is what follows (blank-padded to 3, glued on, or after a CSV comma).
   std::size_t end = 0;
   while (end < rest.size() && (rest[end] == '+' || rest[end] == '-' || rest[end] == ' ' || rest[end] == '.' ||
                                (rest[end] >= '0' && rest[end] <= '9')))
     ++end;
-  const std::string_view data = rest.substr(0, end);
-  const std::string_view unit = trim(rest.substr(end));
-
-  if (header == "OL") {
-    // Out of range: the sign tells over from under ("OL,+999999.9  g" / "OL,-999999.9  g"); some models put an E in
-    // the data, so the number itself does not matter.
-    const bool under = !trim(rest).empty() && trim(rest).front() == '-';
-    return fault_frame(under ? "underload" : "overload");
-  }
-  if (header != "ST" && header != "US" && header != "QT") return garbage_frame("unknown A&D header");
-  const auto n = parse_number(data);
+  const auto n = parse_number(rest.substr(0, end));
   if (!n) return garbage_frame("A&D frame without a number");
+  std::string_view unit = trim(rest.substr(end));
+  if (!unit.empty() && unit.front() == ',') unit = trim(unit.substr(1));  // CSV format
+  if (unit.empty()) return garbage_frame("A&D frame without a unit");
   for (char c : unit)
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '%')) return garbage_frame("A&D frame with a bad unit");
-  if (header == "QT" || lower(unit) == "pc" || lower(unit) == "pcs")
-    return garbage_frame("A&D count (QT), not a mass");
-  return weight_frame(*n, unit, header == "ST");
+  ScaleFrame f = weight_frame(*n, unit, header == "ST" || header == "QT" || header == "WT");
+  if (f.unit == "t") f.unit = "tola";  // A&D's "t" is the tola (EJ/EK-i unit list), not the tonne
+  if (f.unit == "pc") f.unit = "pcs";
+  return f;
 }
 
 }  // namespace tally::scale_serial

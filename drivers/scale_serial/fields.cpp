@@ -118,4 +118,27 @@ std::optional<Number> leading_number(const std::vector<std::string_view>& tokens
   return parse_number(number);
 }
 
+std::optional<NumberUnit> number_then_unit(std::string_view text) {
+  text = trim(text);
+  std::size_t end = 0;
+  while (end < text.size() && !((text[end] >= 'a' && text[end] <= 'z') || (text[end] >= 'A' && text[end] <= 'Z') ||
+                                text[end] == '%' || text[end] == '/'))
+    ++end;
+  const auto n = parse_number(text.substr(0, end));
+  if (!n) return std::nullopt;
+  return NumberUnit{*n, trim(text.substr(end))};
+}
+
+std::optional<Number> pounds_ounces(std::string_view pounds, std::string_view ounces, bool negative) {
+  const auto lb = parse_number(pounds), oz = parse_number(ounces);
+  if (!lb || !oz || lb->decimals != 0 || lb->value < 0 || oz->value < 0 || oz->value >= 16) return std::nullopt;
+  const double total = lb->value * 16 + oz->value;
+  return Number{negative && total != 0 ? -total : total, oz->decimals};
+}
+
+bool starts_with_word(std::string_view text, std::string_view word) {
+  if (text.size() < word.size()) return false;
+  return lower(text.substr(0, word.size())) == lower(word);
+}
+
 }  // namespace tally::scale_serial

@@ -31,6 +31,21 @@ std::optional<ScaleFrame> fault_word(const std::vector<std::string_view>& tokens
 // of the token after it.
 std::optional<Number> leading_number(const std::vector<std::string_view>& tokens, std::size_t& next);
 
+// A number with its unit glued on or after blanks ("0.12345lb", "123.45dwt", "125PCS", "123.45 g"): the number part
+// ends at the first letter. nullopt when the part before it is not a number.
+struct NumberUnit {
+  Number number;
+  std::string_view unit;  // may be empty
+};
+std::optional<NumberUnit> number_then_unit(std::string_view text);
+
+// True when `text` begins with `word`, case-insensitive ("Gross Wt 1.234 Kg" begins with "gross wt").
+bool starts_with_word(std::string_view text, std::string_view word);
+
+// Pounds and ounces as one reading ("3 lb:5.6 oz" on Ohaus Ranger/Valor, "12:07.50 lb:oz" on an MT-SICS BC60),
+// expressed in ounces: (3 * 16 + 5.6) oz, with the ounces' resolution. `negative` applies to the whole.
+std::optional<Number> pounds_ounces(std::string_view pounds, std::string_view ounces, bool negative);
+
 ScaleFrame weight_frame(Number n, std::string_view unit, bool stable);
 ScaleFrame fault_frame(std::string reason);
 ScaleFrame garbage_frame(std::string reason);

@@ -1,42 +1,84 @@
-// Sartorius SBI: a 16-character line: sign (+, - or space), space, 8 characters of weight (leading zeros shown as
-// spaces), space, 3-character unit, CR LF: "+   1255.7 g  ". Unstable readings carry NO unit, so "stable" is "a
-// unit is there" (the driver supplies the unit last seen). "H" overload, "L" underload, "Err ###" a scale error.
-// With the 22-character format a 6-character identifier comes first ("N     +   1255.7 g  ", "G#    ...").
+// Sartorius SBI. 16 characters: sign (+, - or space), space, 8 characters of weight (leading zeros as spaces,
+// digits or letters), space, 3-character unit, CR LF: "+   1255.7 g  " (Signum 1-2-3 manual, "Data Output Format").
+// Unstable readings carry NO unit, so "stable" is "a unit is there" (the driver supplies the unit last seen).
+// Special codes in the weight field: "H" overload, "HH" overload in checkweighing, "L" underload, "LL" underweight in
+// checkweighing, "C" adjustment running; errors "   Err  54    " / "   Err 101    ".
+// With the 22-character format a 6-character ID code comes first ("N     +   1255.7 g  "), and special codes and
+// errors become status lines: "Stat     High       ", "Stat     Low        ", "Stat     ERR 101    ",
+// "Stat     APP.ERR    ", "Stat     DIS.ERR    ", "Stat     PRT.ERR    ", "Stat        AB      " (Entris II,
+// Master series, BP, MC manuals), "Stat       OFF" (display off, numat/sartorius). Overload/underload/errors are
+// faults; only weight ID codes (N net, G/G# gross) are weights: T (tare), Qnt (count) and GMP/identification lines
+// ("Ser.no.    12345678", "Type           SIWR") are not. Non-verified digits may be bracketed: "123.5[6]".
+// Every form is in corpus/sartorius.tsv with its source.
+#include <array>
+
 #include "scale_serial/fields.hpp"
 
 namespace tally::scale_serial {
 
 namespace {
+
 bool letter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-}  // namespace
 
-ScaleFrame parse_sartorius(std::string_view line) {
-  if (!printable_line(line)) return garbage_frame("noise");
-  // 22-character format: a 6-character identifier (a letter first) before the 16-character frame.
-  if (line.size() >= 20 && letter(line[0])) {
-    const std::string id = lower(trim(line.substr(0, 6)));
-    if (id.rfind("stat", 0) == 0) return kind_frame(FrameKind::busy, "", "status line");
-    line.remove_prefix(6);
+// The ID codes in front of a weight in the 22-character format that mean "the load": net and gross.
+constexpr std::array<std::string_view, 5> kWeightIds{"N", "G", "G#", "NET", "GROSS"};
+
+// "Stat" lines and the special codes of the 16-character format: a fault, or "no value now" (blank, adjusting).
+std::optional<ScaleFrame> special(std::string_view body, bool status_line) {
+  const std::string word = lower(body);
+  if (word == "h" || word == "hh" || word == "high") return fault_frame("overload");
+  if (word == "l" || word == "ll" || word == "low") return fault_frame("underload");
+  if (word.rfind("err", 0) == 0) {
+    const std::string_view code = trim(body.substr(3));
+    return fault_frame("error " + std::string(code.empty() ? body : code));
   }
-  const std::string_view text = trim(line);
-  if (text.empty()) return garbage_frame("empty line");
+  if (word.empty() || word == "c" || word == "cal.ext." || word.find_first_not_of('-') == std::string::npos)
+    return kind_frame(FrameKind::busy, "", "no value now");
+  if (status_line) return fault_frame("error " + std::string(body));  // APP.ERR, DIS.ERR, PRT.ERR, OFF, status codes
+  return std::nullopt;
+}
 
-  // The value field without its sign, for the special displays.
+// The 16-character part: sign column, a blank, the weight, the unit.
+ScaleFrame weight_part(std::string_view frame) {
+  const std::string_view text = trim(frame);
+  if (text.empty()) return kind_frame(FrameKind::busy, "", "blank display");
   std::string_view body = text;
   if (body.front() == '+' || body.front() == '-') body = trim(body.substr(1));
-  if (body == "H" || body == "High" || body == "HIGH") return fault_frame("overload");
-  if (body == "L" || body == "Low" || body == "LOW") return fault_frame("underload");
-  if (body.rfind("Err", 0) == 0) return fault_frame("error " + std::string(trim(body.substr(3))));
-  if (body.find_first_not_of('-') == std::string_view::npos) return kind_frame(FrameKind::busy, "", "dashes");
+  if (auto s = special(body, false)) return *s;
 
-  // Number, then the unit (absent while unstable).
+  // The sign column and the blank after it: what is not laid out so (a serial number, a model name, a date) is not a
+  // weight, however numeric it looks.
+  if (frame.size() < 10 || (frame[0] != '+' && frame[0] != '-' && frame[0] != ' ') || frame[1] != ' ')
+    return garbage_frame("not an SBI weight line");
+  std::string number;  // non-verified digits in brackets: "123.5[6]" is 123.56
   std::size_t end = 0;
-  while (end < text.size() && !letter(text[end]) && text[end] != '%' && text[end] != '/') ++end;
-  const auto n = parse_number(text.substr(0, end));
+  for (; end < text.size() && !letter(text[end]) && text[end] != '%' && text[end] != '/'; ++end)
+    if (text[end] != '[' && text[end] != ']') number.push_back(text[end]);
+  const auto n = parse_number(number);
   if (!n) return garbage_frame("Sartorius line without a number");
   const std::string_view unit = trim(text.substr(end));
   if (unit.find(' ') != std::string_view::npos) return garbage_frame("Sartorius line with two units");
   return weight_frame(*n, unit, !unit.empty());
+}
+
+}  // namespace
+
+ScaleFrame parse_sartorius(std::string_view line) {
+  if (!printable_line(line)) return garbage_frame("noise");
+  // A blank display is printed as a full line of spaces (special code); a shorter blank line is nothing.
+  if (trim(line).empty()) return line.size() >= 14 ? kind_frame(FrameKind::busy, "", "blank display") : garbage_frame("empty line");
+  if (!letter(line[0])) return weight_part(line);
+
+  // A letter first: the 22-character format's ID code, a status line, or a line that is no weight at all.
+  const std::string_view id = trim(line.substr(0, std::min<std::size_t>(6, line.size())));
+  if (id == "Stat" || id == "STAT") {
+    if (auto s = special(trim(line.substr(4)), true)) return *s;
+  }
+  if (lower(id).rfind("err", 0) == 0) return *special(trim(line), false);
+  // A weight ID code: the 16-character frame follows (trailing blanks may have been lost on the way: not required).
+  for (auto w : kWeightIds)
+    if (w == id && line.size() >= 16) return weight_part(line.substr(6));
+  return kind_frame(FrameKind::info, std::string(id), "text line or an ID code of no weight (tare, count, identification)");
 }
 
 }  // namespace tally::scale_serial

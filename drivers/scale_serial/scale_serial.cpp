@@ -208,9 +208,12 @@ class ScaleSerial final : public Driver {
         if (r && command_ && command_->written && !p_.answers_commands) settle_unconfirmed(asked, *r);
         return;
       }
-      case FrameKind::busy:
-      case FrameKind::info:
+      case FrameKind::busy:  // "S I": the answer to the weight request, without a value
         if (inflight_ && !inflight_->command) inflight_.reset();
+        return;
+      case FrameKind::info:
+        // Not the answer to a weight request: a heading before it (Ohaus Ranger "SCALE: 1", its G and T lines), an
+        // acknowledgement of a command ("OK!", ACK), an identification line. The weight line that follows answers.
         return;
       case FrameKind::ack:
       case FrameKind::refused:
@@ -266,7 +269,9 @@ class ScaleSerial final : public Driver {
     }
     const auto v = convert_mass(*f.value, f.decimals, unit, s_.unit);
     if (!v) {
-      sink.dropped("unit is not a mass");
+      // A count, a percentage, a force, a density or a regional unit (tael): recorded by the parser as printed,
+      // counted here with its name so the operator sees what the scale is set to.
+      sink.dropped("unit \"" + unit + "\" is not a mass tallyd converts (set the scale to g, kg, lb or oz)");
       return std::nullopt;
     }
     Reading r = Reading::measured("mass", *v, s_.unit, ts);

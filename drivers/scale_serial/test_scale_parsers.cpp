@@ -125,7 +125,9 @@ TEST_CASE("A&D 17-byte frames: ST stable, US unstable, negative, OL, comparator 
   check_weight(parse_and("US,GS,-0000.50 lb"), -0.5, "lb", false, 2);
   check_fault(parse_and("OL,+999999.9  g"), "overload");
   check_fault(parse_and("OL,-999999.9  g"), "underload");
-  CHECK(parse_and("QT,+0000123 PC").kind == Kind::garbage);  // a count is not a mass
+  // A count is not a mass: the parser reports it with its unit (the driver counts it as "not converted").
+  check_weight(parse_and("QT,+0000123 PC"), 123, "pcs", true, 0);
+  CHECK_FALSE(grams_per("pcs"));
 }
 
 TEST_CASE("A&D error replies, ACK and garbage") {

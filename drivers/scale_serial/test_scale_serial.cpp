@@ -425,3 +425,33 @@ TEST_CASE("scale-serial sample.toml is a valid configuration") {
     CHECK(c.make);
   }
 }
+
+TEST_CASE("scale-serial: a unit that is not a mass is dropped naming the unit, never published") {
+  Bench b("protocol = \"and\"\npoll_ms = 0\n");
+  b.driver->open();
+  // A&D EK-L manual examples: a stable count and a percentage; then a weight in tola (A&D "t", 11.6638038 g).
+  b.pty.write("QT,+00012345 PC\r\nST,+000123.4  %\r\nST,+0001.000  t\r\n");
+  REQUIRE(b.run_until([&] { return b.count() == 1 && b.got.drops.size() == 2; }));
+  CHECK(b.got.drops[0] == "unit \"pcs\" is not a mass tallyd converts (set the scale to g, kg, lb or oz)");
+  CHECK(b.got.drops[1].rfind("unit \"%\"", 0) == 0);
+  REQUIRE(b.got.readings[0].value);
+  CHECK(*b.got.readings[0].value == Approx(11.664).margin(1e-9));  // 1.000 t: 0.001 tola = 0.0117 g, 3 decimals
+}
+
+TEST_CASE("scale-serial Sartorius autoprint: identification and status lines are never a weight") {
+  Bench b("protocol = \"sartorius\"\npoll_ms = 0\n");
+  b.driver->open();
+  // A stable line sets the unit; a GMP header and a serial-number line follow (Signum manual, numat/sartorius),
+  // then an unstable line, then status lines (Entris II manual).
+  b.pty.write("N     +   123.56 g  \r\nSer.No     12345678 \r\n37454321\r\nType           SIWR\r\n"
+              "N     +   123.60    \r\nStat     High       \r\nStat     APP.ERR    \r\n");
+  REQUIRE(b.run_until([&] { return b.count() == 4; }));
+  CHECK(*b.got.readings[0].value == Approx(123.56));
+  CHECK(*b.got.readings[1].value == Approx(123.60));
+  CHECK(b.got.readings[1].stable == false);
+  CHECK_FALSE(b.got.readings[2].value);
+  CHECK(b.got.readings[2].fault == "overload");
+  CHECK(b.got.readings[3].fault == "error APP.ERR");
+  b.run_for(50ms);
+  CHECK(b.count() == 4);
+}

@@ -8,7 +8,7 @@
 namespace tally::scale_serial {
 
 namespace {
-constexpr std::array<std::pair<std::string_view, double>, 12> kGrams{{
+constexpr std::array<std::pair<std::string_view, double>, 13> kGrams{{
     {"g", 1.0},
     {"kg", 1000.0},
     {"mg", 0.001},
@@ -20,7 +20,8 @@ constexpr std::array<std::pair<std::string_view, double>, 12> kGrams{{
     {"ct", 0.2},              // metric carat
     {"gn", 0.06479891},       // grain (1/7000 lb)
     {"mom", 3.75},            // momme (A&D balances offer it)
-    {"t", 1'000'000.0},
+    {"tola", 11.6638038},     // 180 grains exactly (A&D prints it as "t": and_fx.cpp renames it)
+    {"t", 1'000'000.0},       // metric tonne (indicators); A&D's "t" is the tola, renamed by its parser
 }};
 }  // namespace
 

@@ -295,3 +295,66 @@ TEST_CASE("scale.tare and scale.zero over MQTT, for every protocol, accepted and
   CHECK(all_recorded);
   CHECK(tallyd.process->running());
 }
+
+TEST_CASE("the emulator's corpus forms read through tallyd: stable only where the line says so, faults as faults") {
+  TempDir dir;
+  Broker broker(dir.path());
+  struct Form {
+    std::string device, protocol, form;
+  };
+  const std::vector<Form> forms{
+      {"defender", "ohaus", "defender"},  // "     100.00 g    ?G  ": the unstable mark against the legend
+      {"cw11", "ohaus", "cw11"},          // "   100.00 g  ?G"
+      {"ranger", "ohaus", "ranger"},      // print block: SCALE / G / T / N lines, only N published
+      {"sbi22", "sartorius", "sbi22"},    // "G     +   100.00 g  ", "Stat     High       "
+      {"highland", "adam", "highland"},   // "ST,GS     100.00 g ": Adam saying stable
+      {"mdw", "adam", "mdw"},             // overload "^^^^^^^^^g"
+      {"csv", "and", "csv"},              // "ST,+00100.00,  g"
+      {"named", "mt-sics", "named"},      // "SI S     100.00 g"
+  };
+  std::vector<std::unique_ptr<EmulatedScale>> emus;
+  std::string devices;
+  for (const auto& f : forms) {
+    emus.push_back(std::make_unique<EmulatedScale>(dir, f.device, f.protocol,
+                                                   std::vector<std::string>{"--weight", "100", "--form", f.form}));
+    devices += scale_device(f.device, *emus.back(), f.protocol, "poll_ms = 100");
+  }
+  Subscriber sub(broker.url(), "tally/#", "e2e-scale-forms");
+  Daemon tallyd(dir, station_config(broker, dir, devices));
+  tallyd.start();
+
+  for (std::size_t i = 0; i < forms.size(); ++i) {
+    const std::string& dev = forms[i].device;
+    EmulatedScale& emu = *emus[i];
+    const bool says_stable = forms[i].protocol != "adam" || forms[i].form == "highland";
+    INFO(dev << "\n" << tallyd.log());
+    REQUIRE(sub.wait_for([&](const auto& all) {
+      return reading_where(all, dev, [&](const json& r) { return value_is(r, 100.0, says_stable); });
+    }));
+    emu.control("unstable");
+    REQUIRE(sub.wait_for([&](const auto& all) {
+      return reading_where(all, dev, [&](const json& r) { return value_is(r, 100.0, false); });
+    }));
+    emu.control("overload");
+    REQUIRE(sub.wait_for([&](const auto& all) {
+      return reading_where(all, dev, [](const json& r) { return r.value("fault", "") == "overload" && r["value"].is_null(); });
+    }));
+    emu.control("underload");
+    REQUIRE(sub.wait_for([&](const auto& all) {
+      return reading_where(all, dev, [](const json& r) { return r.value("fault", "") == "underload" && r["value"].is_null(); });
+    }));
+    emu.control("normal");
+  }
+  // The Ranger's print block publishes its net line only: the gross (100) and tare (25) of a tared load never.
+  const json tare = command(sub, "tare-ranger", "scale.tare", "ranger");
+  CHECK(tare["ok"] == true);
+  emus[2]->control("weight 125");
+  REQUIRE(sub.wait_for([&](const auto& all) {
+    return reading_where(all, "ranger", [](const json& r) { return value_is(r, 25.0, true); });
+  }));
+  const std::size_t n = readings_of(sub.messages(), "ranger").size();
+  REQUIRE(sub.wait_for([&](const auto& all) { return readings_of(all, "ranger").size() > n + 3; }));
+  for (std::size_t k = n; k < readings_of(sub.messages(), "ranger").size(); ++k)
+    CHECK(readings_of(sub.messages(), "ranger")[k]["value"] == 25.0);
+  CHECK(tallyd.process->running());
+}

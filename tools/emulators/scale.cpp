@@ -2,39 +2,30 @@
 // answers its protocol's commands (weight now / when stable, tare, zero, reset), streams where the protocol streams,
 // lets a load settle (dynamic, then stable), and goes into overload and underload. The load and the faults are
 // scripted through lines on stdin or a control FIFO ("weight 123.4", "unstable", "overload", "silent", ...).
-// Output formats follow shared/reference/devices.md to the byte; where the sources are unsure, the emulator is
-// strict (one format) and the driver lenient.
+// This file is the shared part (the model, the queue, the stream, the control lines, the main loop); each protocol's
+// output forms and answers are in scale_<protocol>.cpp. The forms are the ones in drivers/scale_serial/corpus/
+// (manuals, captures, other implementations), selected with --form; "raw" and "play" send any corpus line verbatim.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <deque>
-#include <optional>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <string>
-#include <string_view>
-#include <vector>
 
 #include "devices.hpp"
 #include "event_loop.hpp"
-#include "pty_device.hpp"
+#include "scale.hpp"
 
 namespace tally::emu {
+namespace scale {
 
-namespace {
-
-using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-enum class Proto { mt_sics, and_, ohaus, sartorius, adam };
-enum class Stream { off, continuous, on_stable };
 
 double grams_per(const std::string& unit) {
   if (unit == "g") return 1.0;
@@ -52,420 +43,283 @@ std::string fmt(const char* f, double v, int decimals) {
 std::string right(std::string s, std::size_t width) { return s.size() >= width ? s : std::string(width - s.size(), ' ') + s; }
 std::string left(std::string s, std::size_t width) { return s.size() >= width ? s : s + std::string(width - s.size(), ' '); }
 
-// The physical scale: a load on the pan that settles, a zero point and a tare, in grams.
-struct Model {
-  double capacity_g = 6200;
-  double from_g = 0, to_g = 0;  // the load moves from -> to over the settle time
-  steady::time_point settle_start{}, settle_end{};
-  double power_on_zero_g = 0, zero_g = 0, tare_g = 0;
-  bool forced_unstable = false, forced_over = false, forced_under = false;
-
-  double gross(steady::time_point now) const {
-    if (now >= settle_end) return to_g;
-    const double k = std::chrono::duration<double>(now - settle_start) / (settle_end - settle_start);
-    return from_g + (to_g - from_g) * k;
-  }
-  void load(double g, steady::time_point now, std::chrono::milliseconds settle) {
-    from_g = gross(now);
-    to_g = g;
-    settle_start = now;
-    settle_end = now + settle;
-    forced_unstable = forced_over = forced_under = false;
-  }
-  bool stable(steady::time_point now) const { return !forced_unstable && now >= settle_end; }
-  bool over(steady::time_point now) const { return forced_over || gross(now) - zero_g > capacity_g * 1.01; }
-  bool under(steady::time_point now) const { return forced_under || gross(now) - zero_g < -capacity_g * 0.05; }
-  double net(steady::time_point now) const { return gross(now) - zero_g - tare_g; }
-};
-
-struct Settings {
-  Proto proto = Proto::mt_sics;
-  std::string unit = "g";
-  int decimals = 2;
-  std::chrono::milliseconds interval{100}, settle{500}, stable_timeout{3000};
-  bool verbose = false;
-};
-
-// One request from the host, waiting in line (a real balance handles commands in order; some wait for stability).
-struct Request {
-  std::string text;
-  steady::time_point received;
-};
-
-class ScaleEmu {
- public:
-  ScaleEmu(Settings s, std::string link, double weight_g, Stream stream)
-      : s_(std::move(s)), link_(std::move(link)), stream_(stream), stream_setting_(stream) {
-    device_.emplace(link_);
-    model_.load(weight_g, steady::now(), 0ms);
-    model_.power_on_zero_g = model_.zero_g = 0;
-  }
-  void set_capacity(double g) { model_.capacity_g = g; }
-  PtyDevice* device() { return device_ ? &*device_ : nullptr; }
-
-  // Bytes from the host.
-  void input(std::string_view bytes, steady::time_point now) {
-    if (silent_) return;  // a dead scale: what is sent to it is lost
-    in_ += bytes;
-    if (s_.proto == Proto::sartorius) {
-      // SBI: ESC + one letter; CR, LF and '_' after it are optional.
-      for (std::size_t i; (i = in_.find('\x1b')) != std::string::npos && i + 1 < in_.size();) {
-        queue_.push_back({std::string(1, in_[i + 1]), now});
-        in_.erase(0, i + 2);
-      }
-      if (in_.find('\x1b') == std::string::npos) in_.clear();
+std::string unescape(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 >= text.size()) {
+      out.push_back(text[i]);
+      continue;
+    }
+    const char c = text[++i];
+    if (c == 'r') out.push_back('\r');
+    else if (c == 'n') out.push_back('\n');
+    else if (c == 't') out.push_back('\t');
+    else if (c == '\\') out.push_back('\\');
+    else if (c == 'x' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+             std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
     } else {
-      for (std::size_t i; (i = in_.find_first_of("\r\n")) != std::string::npos;) {
-        std::string line = in_.substr(0, i);
-        in_.erase(0, i + 1);
-        if (!line.empty()) queue_.push_back({line, now});
-      }
-      if (in_.size() > 256) in_.clear();
-    }
-    process(now);
-  }
-
-  // The clock: streams, deferred replies, auto print.
-  void tick(steady::time_point now) {
-    process(now);
-    if (silent_) return;
-    if (stream_ == Stream::continuous && now >= next_stream_) {
-      next_stream_ = now + s_.interval;
-      send(weight_line(now));
-    } else if (stream_ == Stream::on_stable && model_.stable(now) && !model_.over(now) && !model_.under(now)) {
-      const std::string line = weight_line(now);
-      if (line != last_auto_) send(line), last_auto_ = line;
+      throw UsageError("bad escape \\" + std::string(1, c) + " (use \\r \\n \\t \\\\ \\xNN)");
     }
   }
+  return out;
+}
 
-  // A control line (stdin or the FIFO). Returns false for "quit".
-  bool control(const std::string& line, steady::time_point now) {
-    std::istringstream in(line);
-    std::string word;
-    if (!(in >> word)) return true;
-    if (word == "weight" || word == "load") {
-      double v = 0;
-      std::string unit = "g";
-      if (!(in >> v)) return say("weight needs a number of grams: weight 123.4 [g|kg|lb|oz]");
-      in >> unit;
-      try {
-        model_.load(v * grams_per(unit), now, s_.settle);
-      } catch (const UsageError&) {
-        return say("unknown unit '" + unit + "'");
-      }
-    } else if (word == "unstable") {
-      model_.forced_unstable = true;
-    } else if (word == "stable") {
-      model_.forced_unstable = false;
-      model_.load(model_.to_g, now, 0ms);
-    } else if (word == "overload") {
-      model_.forced_over = true, model_.forced_under = false;
-    } else if (word == "underload") {
-      model_.forced_under = true, model_.forced_over = false;
-    } else if (word == "normal") {
-      model_.forced_over = model_.forced_under = model_.forced_unstable = false;
-    } else if (word == "silent") {
-      silent_ = true;
-      queue_.clear();
-    } else if (word == "talk") {
-      silent_ = false;
-    } else if (word == "refuse-tare") {
-      refuse_tare_ = true;
-    } else if (word == "refuse-zero") {
-      refuse_zero_ = true;
-    } else if (word == "accept") {
-      refuse_tare_ = refuse_zero_ = false;
-    } else if (word == "stream") {
-      std::string how;
-      in >> how;
-      stream_ = how == "off" ? Stream::off : how == "stable" ? Stream::on_stable : Stream::continuous;
-    } else if (word == "print") {
-      send(weight_line(now));
-    } else if (word == "noise") {
-      send(std::string("\xf8\x80\x1b\x07\xfe garbage \x81\x9f", 16) + "\r\n");
-    } else if (word == "unplug") {
-      device_.reset();  // closes the master and removes the link: the reader sees a hang-up
-      in_.clear();
-      queue_.clear();
-    } else if (word == "plug") {
-      if (!device_) device_.emplace(link_);
-    } else if (word == "status") {
-      std::printf("gross %.3f g, zero %.3f g, tare %.3f g, net %.3f g, %s%s%s%s\n", model_.gross(now), model_.zero_g,
-                  model_.tare_g, model_.net(now), model_.stable(now) ? "stable" : "unstable",
-                  model_.over(now) ? ", overload" : "", model_.under(now) ? ", underload" : "",
-                  silent_ ? ", silent" : "");
-      std::fflush(stdout);
-    } else if (word == "quit" || word == "exit") {
-      return false;
-    } else {
-      say("unknown control '" + word + "' (weight G [unit], unstable, stable, overload, underload, normal, silent, "
-          "talk, refuse-tare, refuse-zero, accept, stream on|off|stable, print, noise, unplug, plug, status, quit)");
+double Model::gross(steady::time_point now) const {
+  if (now >= settle_end) return to_g;
+  const double k = std::chrono::duration<double>(now - settle_start) / (settle_end - settle_start);
+  return from_g + (to_g - from_g) * k;
+}
+
+void Model::load(double g, steady::time_point now, std::chrono::milliseconds settle) {
+  from_g = gross(now);
+  to_g = g;
+  settle_start = now;
+  settle_end = now + settle;
+  forced_unstable = forced_over = forced_under = false;
+}
+
+std::unique_ptr<ScaleProtocol> make_protocol(const std::string& name, const std::string& form) {
+  if (name == "mt-sics") return make_mt_sics(form);
+  if (name == "and") return make_and(form);
+  if (name == "ohaus") return make_ohaus(form);
+  if (name == "sartorius") return make_sartorius(form);
+  if (name == "adam") return make_adam(form);
+  throw UsageError("--protocol must be mt-sics, and, ohaus, sartorius or adam, not '" + name + "'");
+}
+
+Scale::Scale(Settings settings, std::string link, double weight_g, Stream st)
+    : s(std::move(settings)), stream(st), stream_setting(st), protocol_(make_protocol(s.protocol, s.form)),
+      link_(std::move(link)) {
+  device_.emplace(link_);
+  model.load(weight_g, steady::now(), 0ms);
+  model.power_on_zero_g = model.zero_g = 0;
+}
+
+void Scale::input(std::string_view bytes, steady::time_point now) {
+  if (silent_) return;  // a dead scale: what is sent to it is lost
+  in_ += bytes;
+  if (protocol_->escape_commands()) {
+    // SBI: ESC + one letter; CR, LF and '_' after it are optional.
+    for (std::size_t i; (i = in_.find('\x1b')) != std::string::npos && i + 1 < in_.size();) {
+      queue.push_back({std::string(1, in_[i + 1]), now});
+      in_.erase(0, i + 2);
     }
-    return true;
-  }
-
-  std::uint64_t requests() const { return requests_; }
-
- private:
-  bool say(const std::string& what) {
-    std::fprintf(stderr, "tally-emu: scale: %s\n", what.c_str());
-    return true;
-  }
-
-  void send(const std::string& line) {
-    if (!device_ || silent_) return;
-    if (s_.verbose) std::fprintf(stderr, "tally-emu: scale -> %s\n", printable(line).c_str());
-    device_->send(line + "\r\n");
-  }
-  static std::string printable(const std::string& s) {
-    std::string out;
-    for (unsigned char c : s) {
-      if (c == 0x1b) out += "ESC ";
-      else if (c >= 0x20 && c < 0x7f) out.push_back(static_cast<char>(c));
-      else {
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "\\x%02x", c);
-        out += hex;
-      }
+    if (in_.find('\x1b') == std::string::npos) in_.clear();
+  } else {
+    for (std::size_t i; (i = in_.find_first_of("\r\n")) != std::string::npos;) {
+      std::string line = in_.substr(0, i);
+      in_.erase(0, i + 1);
+      if (!line.empty()) queue.push_back({line, now});
     }
-    return out;
+    if (in_.size() > 256) in_.clear();
   }
+  process(now);
+}
 
-  // The displayed weight in the display unit, rounded to the display's resolution.
-  double shown(steady::time_point now) const {
-    const double scale = std::pow(10.0, s_.decimals);
-    const double v = std::round(model_.net(now) / grams_per(s_.unit) * scale) / scale;
-    return v == 0 ? 0.0 : v;
+void Scale::tick(steady::time_point now) {
+  process(now);
+  if (silent_) return;
+  if (stream == Stream::continuous && now >= next_stream) {
+    next_stream = now + s.interval;
+    send(weight_line(now));
+  } else if (stream == Stream::on_stable && model.stable(now) && !model.over(now) && !model.under(now)) {
+    const std::string line = weight_line(now);
+    if (line != last_auto) send(line), last_auto = line;
   }
-  std::string number(double v) const { return fmt("%.*f", v, s_.decimals); }
+}
 
-  // The protocol's weight line (without CR LF), including overload and underload.
-  std::string weight_line(steady::time_point now) const {
-    const bool over = model_.over(now), under = model_.under(now), stable = model_.stable(now);
-    const double v = shown(now);
-    const std::string& u = s_.unit;
-    switch (s_.proto) {
-      case Proto::mt_sics:  // "S S     100.00 g": status, the weight right-aligned in 10, the unit
-        if (over) return "S +";
-        if (under) return "S -";
-        return std::string("S ") + (stable ? "S" : "D") + " " + right(number(v), 10) + " " + u;
-      case Proto::and_: {  // "ST,+00123.45  g": header, sign + 8 zero-padded characters, unit right-aligned in 3
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%0*.*f", 8, s_.decimals, std::fabs(v));
-        const std::string digits = buf;
-        if (over || under || digits.size() > 8) return std::string("OL,") + (under ? "-" : "+") + "999999.9" + right(u, 3);
-        return std::string(stable ? "ST" : "US") + "," + (v < 0 ? "-" : "+") + digits + right(u, 3);
-      }
-      case Proto::ohaus: {  // polarity, weight right-justified in 10, space, unit; unstable: unit in 4, " ?"
-        if (over || under) return " " + right(over ? "OL" : "UL", 10) + " " + u;
-        const std::string head = std::string(v < 0 ? "-" : " ") + right(number(std::fabs(v)), 10) + " ";
-        return stable ? head + u : head + left(u, 4) + " ?";
-      }
-      case Proto::sartorius: {  // sign, space, 8-character weight, space, 3-character unit (blank while unstable)
-        if (over) return "+ " + right("H", 8) + " " + "   ";
-        if (under) return "- " + right("L", 8) + " " + "   ";
-        const char sign = v > 0 ? '+' : v < 0 ? '-' : ' ';
-        return std::string(1, sign) + " " + right(number(std::fabs(v)), 8) + " " + (stable ? left(u, 3) : "   ");
-      }
-      case Proto::adam:  // "      123.45 g ": the signed weight right-justified in 12, space, unit, space
-        if (over) return right("OL", 12) + " " + u + " ";
-        if (under) return right("UL", 12) + " " + u + " ";
-        return right(number(v), 12) + " " + u + " ";
+bool Scale::control(const std::string& line, steady::time_point now) {
+  std::istringstream in(line);
+  std::string word;
+  if (!(in >> word)) return true;
+  if (word == "weight" || word == "load") {
+    double v = 0;
+    std::string unit = "g";
+    if (!(in >> v)) return say("weight needs a number of grams: weight 123.4 [g|kg|lb|oz]");
+    in >> unit;
+    try {
+      model.load(v * grams_per(unit), now, s.settle);
+    } catch (const UsageError&) {
+      return say("unknown unit '" + unit + "'");
     }
-    return {};
-  }
-
-  // Handles queued requests in order; stops at one that waits for a stable weight.
-  void process(steady::time_point now) {
-    while (!queue_.empty() && !silent_) {
-      Request& r = queue_.front();
-      if (s_.verbose && !r.text.empty() && r.received != seen_) {
-        std::fprintf(stderr, "tally-emu: scale <- %s\n", printable(r.text).c_str());
-        seen_ = r.received;
-      }
-      if (!handle(r, now)) return;
-      ++requests_;
-      queue_.pop_front();
+  } else if (word == "unstable") {
+    model.forced_unstable = true;
+  } else if (word == "stable") {
+    model.forced_unstable = false;
+    model.load(model.to_g, now, 0ms);
+  } else if (word == "overload") {
+    model.forced_over = true, model.forced_under = false;
+  } else if (word == "underload") {
+    model.forced_under = true, model.forced_over = false;
+  } else if (word == "normal") {
+    model.forced_over = model.forced_under = model.forced_unstable = false;
+  } else if (word == "silent") {
+    silent_ = true;
+    queue.clear();
+  } else if (word == "talk") {
+    silent_ = false;
+  } else if (word == "refuse-tare") {
+    refuse_tare = true;
+  } else if (word == "refuse-zero") {
+    refuse_zero = true;
+  } else if (word == "accept") {
+    refuse_tare = refuse_zero = false;
+  } else if (word == "stream") {
+    std::string how;
+    in >> how;
+    stream = how == "off" ? Stream::off : how == "stable" ? Stream::on_stable : Stream::continuous;
+  } else if (word == "form") {
+    std::string form;
+    in >> form;
+    try {
+      protocol_ = make_protocol(s.protocol, form);
+      s.form = form;
+    } catch (const UsageError& e) {
+      return say(e.what());
     }
-  }
-
-  // Waits for stability: true when stable, false to wait, nullopt when the wait has timed out.
-  std::optional<bool> settled(const Request& r, steady::time_point now) const {
-    if (model_.stable(now) || model_.over(now) || model_.under(now)) return true;
-    if (now - r.received >= s_.stable_timeout) return std::nullopt;
+  } else if (word == "print") {
+    send(weight_line(now));
+  } else if (word == "raw") {
+    // Any line of the corpus, escaped as there: sent verbatim (CR LF added when it has no line end).
+    try {
+      std::string bytes = unescape(line.size() > 4 ? std::string_view(line).substr(line.find("raw") + 4) : "");
+      if (device_ && !silent_) device_->send(bytes.empty() || (bytes.back() != '\n' && bytes.back() != '\r') ? bytes + "\r\n" : bytes);
+    } catch (const UsageError& e) {
+      return say(e.what());
+    }
+  } else if (word == "play") {
+    std::string path;
+    in >> path;
+    play(path);
+  } else if (word == "noise") {
+    send(std::string("\xf8\x80\x1b\x07\xfe garbage \x81\x9f", 16));
+  } else if (word == "unplug") {
+    device_.reset();  // closes the master and removes the link: the reader sees a hang-up
+    in_.clear();
+    queue.clear();
+  } else if (word == "plug") {
+    if (!device_) device_.emplace(link_);
+  } else if (word == "status") {
+    std::printf("gross %.3f g, zero %.3f g, tare %.3f g, net %.3f g, %s%s%s%s\n", model.gross(now), model.zero_g,
+                model.tare_g, model.net(now), model.stable(now) ? "stable" : "unstable",
+                model.over(now) ? ", overload" : "", model.under(now) ? ", underload" : "", silent_ ? ", silent" : "");
+    std::fflush(stdout);
+  } else if (word == "quit" || word == "exit") {
     return false;
+  } else {
+    say("unknown control '" + word + "' (weight G [unit], unstable, stable, overload, underload, normal, silent, "
+        "talk, refuse-tare, refuse-zero, accept, stream on|off|stable, form NAME, print, raw BYTES, play FILE, noise, "
+        "unplug, plug, status, quit)");
   }
+  return true;
+}
 
-  // Tare / zero on the model. Returns "" when done, else the reason: "I" busy/unstable/refused, "+", "-".
-  std::string do_tare(steady::time_point now) {
-    if (refuse_tare_) return "I";
-    if (model_.over(now)) return "+";
-    if (model_.under(now) || model_.gross(now) - model_.zero_g < 0) return "-";
-    model_.tare_g = model_.gross(now) - model_.zero_g;
-    return "";
+// Every line of a corpus file (drivers/scale_serial/corpus/*.tsv: the escaped bytes before the first tab).
+void Scale::play(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) {
+    say("cannot read " + path);
+    return;
   }
-  std::string do_zero(steady::time_point now) {
-    if (refuse_zero_) return "I";
-    // The zero range: +-2 % of capacity around the power-on zero (beyond it, the load is not "nothing").
-    const double off = model_.gross(now) - model_.power_on_zero_g;
-    if (model_.over(now) || off > model_.capacity_g * 0.02) return "+";
-    if (model_.under(now) || off < -model_.capacity_g * 0.02) return "-";
-    model_.zero_g = model_.gross(now);
-    model_.tare_g = 0;
-    return "";
+  std::string all, text;
+  while (std::getline(f, text)) {
+    if (text.empty() || text[0] == '#') continue;
+    try {
+      all += unescape(text.substr(0, text.find('\t')));
+    } catch (const UsageError& e) {
+      say(path + ": " + e.what());
+      return;
+    }
   }
+  if (device_ && !silent_) device_->send(all);
+}
 
-  // One request; false = not finished yet (waiting for a stable weight).
-  bool handle(const Request& r, steady::time_point now) {
-    switch (s_.proto) {
-      case Proto::mt_sics: return mt_sics(r, now);
-      case Proto::and_: return and_(r, now);
-      case Proto::ohaus: return ohaus(r, now);
-      case Proto::sartorius: return sartorius(r, now);
-      case Proto::adam: return adam(r, now);
+bool Scale::say(const std::string& what) {
+  std::fprintf(stderr, "tally-emu: scale: %s\n", what.c_str());
+  return true;
+}
+
+namespace {
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == 0x1b) out += "ESC ";
+    else if (c >= 0x20 && c < 0x7f) out.push_back(static_cast<char>(c));
+    else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
     }
-    return true;
   }
+  return out;
+}
+}  // namespace
 
-  bool mt_sics(const Request& r, steady::time_point now) {
-    const std::string& c = r.text;
-    if (stream_ == Stream::continuous) stream_ = Stream::off;  // SIR runs until the next command
-    if (c == "SI") return send(weight_line(now)), true;
-    if (c == "SIR") {
-      stream_ = Stream::continuous;
-      next_stream_ = now;
-      return true;
+void Scale::send(const std::string& line) {
+  if (!device_ || silent_) return;
+  if (s.verbose) std::fprintf(stderr, "tally-emu: scale -> %s\n", printable(line).c_str());
+  device_->send(line + "\r\n");
+}
+
+double Scale::in_unit(double grams) const {
+  const double scale = std::pow(10.0, s.decimals);
+  const double v = std::round(grams / grams_per(s.unit) * scale) / scale;
+  return v == 0 ? 0.0 : v;
+}
+
+Display Scale::display(steady::time_point now) const {
+  Display d;
+  d.value = in_unit(model.net(now));
+  d.tare = in_unit(model.tare_g);
+  d.stable = model.stable(now);
+  d.over = model.over(now);
+  d.under = model.under(now);
+  d.unit = s.unit;
+  d.decimals = s.decimals;
+  return d;
+}
+
+void Scale::process(steady::time_point now) {
+  while (!queue.empty() && !silent_) {
+    Request& r = queue.front();
+    if (s.verbose && !r.text.empty() && r.received != seen_) {
+      std::fprintf(stderr, "tally-emu: scale <- %s\n", printable(r.text).c_str());
+      seen_ = r.received;
     }
-    if (c == "S" || c == "T" || c == "Z") {
-      const auto ok = settled(r, now);
-      if (ok == false) return false;
-      if (!ok) return send(c + " I"), true;  // no stable weight in time
-      if (c == "S") return send(weight_line(now)), true;
-      if (c == "T") {
-        const std::string why = do_tare(now);
-        if (!why.empty()) return send("T " + why), true;
-        const double t = std::round(model_.tare_g / grams_per(s_.unit) * std::pow(10.0, s_.decimals)) /
-                         std::pow(10.0, s_.decimals);
-        return send("T S " + right(number(t), 10) + " " + s_.unit), true;
-      }
-      const std::string why = do_zero(now);
-      return send(why.empty() ? "Z A" : "Z " + why), true;
-    }
-    if (c == "ZI") {
-      const bool was_stable = model_.stable(now);
-      const std::string why = refuse_zero_ ? "I" : do_zero(now);
-      return send(why.empty() ? std::string("ZI ") + (was_stable ? "S" : "D") : "ZI " + why), true;
-    }
-    if (c == "@") {  // reset: cancels everything, clears the tare, identifies itself
-      queue_.erase(queue_.begin() + 1, queue_.end());
-      model_.tare_g = 0;
-      return send("I4 A \"B021002593\""), true;
-    }
-    if (c == "I4") return send("I4 A \"B021002593\""), true;
-    if (c == "TA") {
-      return send("TA A " + right(number(model_.tare_g / grams_per(s_.unit)), 10) + " " + s_.unit), true;
-    }
-    if (c == "TAC") {
-      model_.tare_g = 0;
-      return send("TAC A"), true;
-    }
-    return send("ES"), true;
+    if (!protocol_->handle(*this, r, now)) return;
+    ++requests_;
+    queue.pop_front();
   }
+}
 
-  bool and_(const Request& r, steady::time_point now) {
-    const std::string& c = r.text;
-    if (c == "Q" || c == "SI") return send(weight_line(now)), true;
-    if (c == "S") {
-      const auto ok = settled(r, now);
-      if (ok == false) return false;
-      return send(ok ? weight_line(now) : "EC,E11"), true;
-    }
-    if (c == "SIR") {
-      stream_ = Stream::continuous;
-      next_stream_ = now;
-      return true;
-    }
-    if (c == "C") {
-      stream_ = stream_setting_;  // C cancels SIR; stream mode (a menu setting) goes on
-      return true;
-    }
-    if (c == "T" || c == "R") {
-      // RE-ZERO and TARE keys: no reply (the ACK setting is off); a refusal is "EC,E11" (stability).
-      const auto ok = settled(r, now);
-      if (ok == false) return false;
-      const std::string why = !ok ? "I" : c == "T" ? do_tare(now) : do_zero(now);
-      if (!why.empty()) send(why == "I" ? "EC,E11" : "EC,E17");
-      return true;
-    }
-    if (c == "P" || c == "ON" || c == "OFF") return true;
-    return send("EC,E01"), true;
-  }
+std::optional<bool> Scale::settled(const Request& r, steady::time_point now) const {
+  if (model.stable(now) || model.over(now) || model.under(now)) return true;
+  if (now - r.received >= s.stable_timeout) return std::nullopt;
+  return false;
+}
 
-  bool ohaus(const Request& r, steady::time_point now) {
-    const std::string& c = r.text;
-    if (c == "P") {
-      if (stable_only_) {
-        const auto ok = settled(r, now);
-        if (ok == false) return false;
-      }
-      return send(weight_line(now)), true;
-    }
-    if (c == "T" || c == "Z") {  // no reply; a scale that cannot tare just does not
-      const auto ok = settled(r, now);
-      if (ok == false) return false;
-      if (ok && c == "T") do_tare(now);
-      if (ok && c == "Z") do_zero(now);
-      return true;
-    }
-    if (c == "CA") return stream_ = Stream::continuous, next_stream_ = now, true;
-    if (c == "SA") return stream_ = Stream::on_stable, last_auto_.clear(), true;
-    if (c == "0A") return stream_ = Stream::off, true;
-    if (c == "1S") return stable_only_ = true, true;
-    if (c == "0S") return stable_only_ = false, true;
-    return send("ES"), true;
-  }
+std::string Scale::do_tare(steady::time_point now) {
+  if (refuse_tare) return "I";
+  if (model.over(now)) return "+";
+  if (model.under(now) || model.gross(now) - model.zero_g < 0) return "-";
+  model.tare_g = model.gross(now) - model.zero_g;
+  return "";
+}
 
-  bool sartorius(const Request& r, steady::time_point now) {
-    const char c = r.text.empty() ? '\0' : r.text[0];
-    if (c == 'P') return send(weight_line(now)), true;
-    if (c == 'T' || c == 'U' || c == 'V') {  // tare/zero key, tare, zero: no reply
-      const auto ok = settled(r, now);
-      if (ok == false) return false;
-      if (!ok) return true;
-      const bool zero = c == 'V' || (c == 'T' && std::fabs(model_.gross(now) - model_.zero_g) <
-                                                     model_.capacity_g * 0.02);
-      if (zero) do_zero(now);
-      else do_tare(now);
-    }
-    return true;  // unknown ESC commands are ignored
-  }
+std::string Scale::do_zero(steady::time_point now) {
+  if (refuse_zero) return "I";
+  // The zero range: +-2 % of capacity around the power-on zero (beyond it, the load is not "nothing").
+  const double off = model.gross(now) - model.power_on_zero_g;
+  if (model.over(now) || off > model.capacity_g * 0.02) return "+";
+  if (model.under(now) || off < -model.capacity_g * 0.02) return "-";
+  model.zero_g = model.gross(now);
+  model.tare_g = 0;
+  return "";
+}
 
-  bool adam(const Request& r, steady::time_point now) {
-    const std::string& c = r.text;
-    if (c == "P") return send(weight_line(now)), true;
-    if (c == "T" || c == "Z") {
-      const auto ok = settled(r, now);
-      if (ok == false) return false;
-      if (ok && c == "T") do_tare(now);
-      if (ok && c == "Z") do_zero(now);
-    }
-    return true;
-  }
-
-  Settings s_;
-  std::string link_;
-  std::optional<PtyDevice> device_;
-  Model model_;
-  Stream stream_;
-  const Stream stream_setting_;  // the menu's output mode (--stream); SIR and CA change stream_ for the session
-  std::string in_;
-  std::deque<Request> queue_;
-  steady::time_point next_stream_{}, seen_{};
-  std::string last_auto_;
-  bool silent_ = false, refuse_tare_ = false, refuse_zero_ = false, stable_only_ = false;
-  std::uint64_t requests_ = 0;
-};
-
+namespace {
 // Control lines from stdin or the FIFO, split on LF.
 struct ControlInput {
   int fd = -1;
@@ -491,16 +345,11 @@ struct ControlInput {
   }
 };
 
-Proto parse_proto(const std::string& p) {
-  if (p == "mt-sics") return Proto::mt_sics;
-  if (p == "and") return Proto::and_;
-  if (p == "ohaus") return Proto::ohaus;
-  if (p == "sartorius") return Proto::sartorius;
-  if (p == "adam") return Proto::adam;
-  throw UsageError("--protocol must be mt-sics, and, ohaus, sartorius or adam, not '" + p + "'");
-}
 
 }  // namespace
+}  // namespace scale
+
+using namespace scale;
 
 std::vector<OptionSpec> scale_options() {
   return {
@@ -512,6 +361,7 @@ std::vector<OptionSpec> scale_options() {
       {"capacity", "G", "6200", "capacity in grams: above it (+1 %) the scale is overloaded"},
       {"settle-ms", "MS", "500", "a new load is unstable (moving towards it) for this long"},
       {"stable-timeout-ms", "MS", "3000", "how long S / T / Z wait for a stable weight before giving up"},
+      {"form", "NAME", "", "the output form (see README: e.g. ohaus defender, sartorius sbi22, adam glued)"},
       {"stream", "", "", "send continuously from the start (A&D stream mode, Ohaus CA, Sartorius/Adam continuous)"},
       {"interval-ms", "MS", "100", "the interval of continuous output (A&D stream mode: ~10 lines/s)"},
       {"control", "PATH", "", "a FIFO to create and read control lines from (besides stdin)"},
@@ -521,7 +371,8 @@ std::vector<OptionSpec> scale_options() {
 
 int run_scale(const Options& options) {
   Settings s;
-  s.proto = parse_proto(options.text("protocol"));
+  s.protocol = options.text("protocol");
+  s.form = options.given("form") ? options.text("form") : "";
   const std::string link = options.text("link");
   const double weight = options.number("weight");
   s.unit = options.text("unit");
@@ -555,7 +406,7 @@ int run_scale(const Options& options) {
   const int stdin_flags = ::fcntl(STDIN_FILENO, F_GETFL);
   if (stdin_flags >= 0) ::fcntl(STDIN_FILENO, F_SETFL, stdin_flags | O_NONBLOCK);
 
-  ScaleEmu scale(s, link, weight, options.flag("stream") ? Stream::continuous : Stream::off);
+  Scale scale(s, link, weight, options.flag("stream") ? Stream::continuous : Stream::off);
   scale.set_capacity(capacity);
   std::fprintf(stderr, "tally-emu: scale (%s) on %s (link %s)\n", name.c_str(), scale.device()->slave_path().c_str(),
                link.c_str());

@@ -17,6 +17,7 @@
 #include "config_sections.hpp"
 #include "errors.hpp"
 #include "session.hpp"
+#include "buffer_info.hpp"
 #include "version.hpp"
 
 namespace {
@@ -35,6 +36,7 @@ void usage(std::FILE* to) {
   std::fprintf(to,
 R"(usage: tallyctl [OPTIONS] COMMAND [key=value | key:=json ...]
        tallyctl [OPTIONS] watch [FILTER]
+       tallyctl [OPTIONS] buffer [PATH]
 Sends COMMAND to the station's tallyd over MQTT and prints its reply, or prints the station's messages live.
 
 options (before or after the command):
@@ -56,6 +58,8 @@ commands (arguments as key=value):
               a string (SN-0001, 0012, "hello world"); key:=json sends raw JSON (serial:='"1234"', tags:='["a"]')
 
   watch [FILTER]  prints "topic payload" lines for <base>/# (or FILTER, a full MQTT topic filter) until Ctrl-C
+  buffer [PATH]   what the buffer holds (depth, seq range, oldest record, size), read from the database file
+                  ([buffer] path of the configuration, or PATH) without the broker; safe while tallyd runs
 
 examples:
   tallyctl batch.start batch=B-1042 recipe=lavender-soap
@@ -264,7 +268,8 @@ int main(int argc, char** argv) {
     Options options;
     try {
       options = parse_options(argc, argv);
-      if (!options.help && !options.version && options.command != "watch")
+      if (options.command == "buffer" && options.args.size() > 1) throw UsageError("buffer takes at most one path");
+      if (!options.help && !options.version && options.command != "watch" && options.command != "buffer")
         build_request("x", options.command, options.args);  // argument mistakes before any connection
     } catch (const UsageError& e) {
       error(e.what());
@@ -279,6 +284,8 @@ int main(int argc, char** argv) {
       std::printf("tallyctl %s\n", tally::version);
       return exit_ok;
     }
+    if (options.command == "buffer")  // the file itself: no broker, no request
+      return print_buffer(options.args.empty() ? buffer_path_from_config(options.config) : options.args[0]);
 
     // Block the signals we handle before any thread exists (Paho starts threads): they arrive through a signalfd.
     sigset_t handled;

@@ -1,0 +1,243 @@
+// The live view end to end, as the owner sees it: Debian's chromium (headless, driven by puppeteer-core) opens the
+// page that a real mosquitto serves from its websockets listener (http_dir = web/public), and the page talks MQTT
+// over that listener to the broker, where real tallyd stations with `simulated` devices publish (rig.mjs).
+//
+// Run by CTest (tests/CMakeLists.txt) with TALLYD_PATH set; SCREENSHOT_DIR receives the screenshots.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Rig, until } from "./rig.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const rig = new Rig({ tallyd: process.env.TALLYD_PATH || path.resolve(here, "../../build/daemon/tallyd") });
+const shots = process.env.SCREENSHOT_DIR || path.join(rig.tmp, "screenshots");
+fs.mkdirSync(shots, { recursive: true });
+const seen = rig.seen;
+let browser, watcher, wsPort;
+
+before(async () => {
+  await rig.up();
+  watcher = rig.watcher;
+  wsPort = rig.wsPort;
+  browser = await rig.browser();
+});
+
+after(() => rig.down());
+
+async function openPage(width, height, hash = "", mobile = false, user = "owner") {
+  const page = await browser.newPage();
+  await page.setViewport({ width, height, deviceScaleFactor: mobile ? 2 : 1, isMobile: mobile, hasTouch: mobile });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.errors = errors;
+  await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally${hash}`, { waitUntil: "load" });
+  await rig.login(page, user);
+  return page;
+}
+const points = (page, dev) => page.$eval(`figure.chart[data-device="${dev}"]`, (f) => Number(f.dataset.points)).catch(() => 0);
+
+test("the overview shows every station online with what it is doing", { timeout: 60000 }, async () => {
+  const page = await openPage(1280, 800);
+  await page.waitForSelector('.station-card[data-station="bench-1"][data-online="true"]', { timeout: 20000 });
+  await page.waitForSelector('.station-card[data-station="assembly-3"][data-online="true"]', { timeout: 20000 });
+  const bench = await page.$eval('.station-card[data-station="bench-1"]', (e) => e.innerText);
+  assert.match(bench, /Online/);
+  assert.match(bench, /B-1042/);
+  assert.match(bench, /heat-oils/);
+  assert.match(bench, /no alarms/);
+  const assembly = await page.$eval('.station-card[data-station="assembly-3"]', (e) => e.innerText);
+  assert.match(assembly, /WO-77/);
+  assert.match(assembly, /3 \/ 50 good/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("the station page charts the kettle live with the step's range drawn", { timeout: 60000 }, async () => {
+  const page = await openPage(1280, 900);
+  await page.waitForSelector('.station-card[data-station="bench-1"][data-online="true"]', { timeout: 20000 });
+  // Clicked inside the page in one step: the overview is redrawn when a station's status or context changes, and a
+  // CDP click (locate, then press) can land between the two.
+  await page.$eval('.station-card[data-station="bench-1"]', (card) => card.click());
+  await page.waitForSelector('figure.chart[data-device="kettle"]', { timeout: 20000 });
+  const first = await until("kettle points", () => points(page, "kettle").then((n) => n >= 2 && n));
+  await until("the chart to gain points", () => points(page, "kettle").then((n) => n > first + 3));
+  await until("the step band", () => page.$eval('figure.chart[data-device="kettle"]', (f) => f.dataset.band === "43..49"));
+  // The band is painted: a pixel inside 43..49 at the chart's left edge (an hour ago: no line there yet) is the
+  // band's green, one above 49 is not.
+  const share = await page.evaluate(() => {
+    // The share of green pixels in a column at the chart's left edge, between two values (grid lines cross it).
+    const { plot } = window.tallyView.charts.get("bench-1/kettle");
+    const x = Math.round(plot.bbox.left + 4);
+    const green = (from, to) => {
+      const y0 = Math.round(plot.valToPos(to, "y", true)), y1 = Math.round(plot.valToPos(from, "y", true));
+      const px = plot.ctx.getImageData(x, y0, 1, y1 - y0).data;
+      let n = 0;
+      for (let i = 0; i < px.length; i += 4) if (px[i + 1] > px[i] + 20 && px[i + 1] > px[i + 2]) n++;
+      return n / (px.length / 4);
+    };
+    return { inside: green(43.5, 48.5), above: green(49.5, 50.8) };
+  });
+  assert.ok(share.inside > 0.8, "green inside the band: " + share.inside);
+  assert.ok(share.above < 0.1, "green above the band: " + share.above);
+  const ctx = await page.$eval("#context", (e) => e.innerText);
+  assert.match(ctx, /B-1042/);
+  assert.match(ctx, /2 of 3: heat-oils/);
+  assert.match(ctx, /ana/);
+  const weight = await page.$eval('.weight[data-device="bench-scale"]', (e) => e.innerText);
+  assert.match(weight, /3[,.]?18[67][.,]5 g/);
+  // A station at a weigh step shows the weight against its target.
+  await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally#/station/bench-2`);
+  let weightText = "";
+  await until("bench-2's weight against its target", () => page.$eval("main", (e) => e.innerText)
+    .then((t) => { weightText = t; return /target 3[,.]?200 ± 10 g/.test(t) && /outside tolerance/.test(t) && /3[,.]?18[67][.,]5 g/.test(t); })
+    .catch(() => false)).catch((e) => { throw new Error(e.message + "; the page says: " + weightText); });
+  await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally#/station/bench-1`);
+  await page.waitForSelector('figure.chart[data-device="kettle"]', { timeout: 20000 });
+  // The last batch record, with the step that went wrong highlighted.
+  await page.waitForSelector('#batch tr.failed[data-step="weigh-oils"]', { timeout: 10000 });
+  assert.match(await page.$eval("#batch", (e) => e.innerText), /B-1041[\s\S]*aborted/);
+  await page.screenshot({ path: path.join(shots, "station-desktop.png"), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("a work order's page shows good units against the target and the rate", { timeout: 60000 }, async () => {
+  const page = await openPage(390, 844, "#/station/assembly-3", true);
+  await page.waitForSelector("#unit-count", { timeout: 20000 });
+  assert.match(await page.$eval("#unit-count", (e) => e.innerText), /^3\s*\/\s*50$/);
+  const now = await page.$eval("#context", (e) => e.innerText);
+  assert.match(now, /WO-77/);
+  assert.match(now, /Last serial\s+SN-0003/);
+  // 3 units within the test's first minute: far above 3 an hour, and a number.
+  const rate = Number(now.match(/Units per hour\s+([\d,.]+)/)[1].replace(/,/g, ""));
+  assert.ok(rate > 3, "units per hour " + rate);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("an alarm appears, is acknowledged from the page and disappears when back in range", { timeout: 60000 }, async () => {
+  // The alarm engine publishes B/alarms/<id> retained (shared/PRODUCT.md); this test publishes what it would, so
+  // the page is tested against the contract whether or not tallyd raised the alarm.
+  const topic = "tally/bench-1/alarms/heat-oils.range";
+  const alarm = { id: "heat-oils.range", state: "active", severity: "warning", device: "kettle",
+                  message: "kettle outside 43..49 degC for 10 s", value: 51.2, limit: 49, since: new Date().toISOString(),
+                  batch: "B-1042", step: "heat-oils", step_no: 2 };
+  await rig.engine.publishAsync(topic, JSON.stringify(alarm), { qos: 1, retain: true });
+
+  const page = await openPage(390, 844, "#/station/bench-1", true);
+  await page.waitForSelector('.alarm[data-alarm="heat-oils.range"] button.ack', { timeout: 20000 });
+  await until("points on the phone's chart", () => points(page, "kettle").then((n) => n >= 3));
+  await page.screenshot({ path: path.join(shots, "station-phone.png"), fullPage: true });
+  await page.click('.alarm[data-alarm="heat-oils.range"] button.ack');
+
+  // The page sent alarm.ack on B/cmd, and shows the station's answer.
+  const sent = await until("alarm.ack on B/cmd", () => seen.map(([t, p]) => t === "tally/bench-1/cmd" && JSON.parse(p))
+    .find((c) => c && c.cmd === "alarm.ack"));
+  assert.equal(sent.alarm, "heat-oils.range");
+  await until("the reply on the page", () => page.$eval('.alarm[data-alarm="heat-oils.range"] .reply', (e) => e.innerText)
+    .then((t) => /acknowledged by the station|refused:/.test(t) && t).catch(() => false));
+
+  // Acknowledged (as the engine publishes it): no button any more; back in range: gone.
+  await rig.engine.publishAsync(topic, JSON.stringify({ ...alarm, state: "acknowledged" }), { qos: 1, retain: true });
+  await page.waitForSelector('.alarm.acknowledged[data-alarm="heat-oils.range"]', { timeout: 10000 });
+  assert.equal(await page.$('.alarm[data-alarm="heat-oils.range"] button.ack'), null);
+  await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally#/`);
+  await until("alarm count 1 on the overview", () => page.$eval('.station-card[data-station="bench-1"] .alarm-count',
+    (e) => e.dataset.count === "1").catch(() => false));
+  await page.screenshot({ path: path.join(shots, "overview-phone.png"), fullPage: true });
+  await rig.engine.publishAsync(topic, "", { qos: 1, retain: true });
+  await until("alarm count 0", () => page.$eval('.station-card[data-station="bench-1"] .alarm-count',
+    (e) => e.dataset.count === "0").catch(() => false));
+  await page.goto(`http://127.0.0.1:${wsPort}/?prefix=tally#/station/bench-1`);
+  await page.waitForSelector("#no-alarms", { timeout: 10000 });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("a watch-only display sees alarms, and the broker refuses its Acknowledge", { timeout: 60000 }, async () => {
+  const topic = "tally/bench-1/alarms/kettle.stale";
+  const alarm = { id: "kettle.stale", state: "active", severity: "warning", device: "kettle",
+                  message: "no reading from kettle for 30 s", since: new Date().toISOString() };
+  await rig.engine.publishAsync(topic, JSON.stringify(alarm), { qos: 1, retain: true });
+  const page = await openPage(1280, 900, "#/station/bench-1", false, "display");
+  await page.waitForSelector('.alarm[data-alarm="kettle.stale"] button.ack', { timeout: 20000 });
+  const acks = () => seen.filter(([t, p]) => t === "tally/bench-1/cmd" && p.includes('"kettle.stale"')).length;
+  await page.click('.alarm[data-alarm="kettle.stale"] button.ack');
+  await until("the broker's refusal on the page", () => page.$eval('.alarm[data-alarm="kettle.stale"] .reply', (e) => e.innerText)
+    .then((t) => /refused: the broker refused the command/.test(t) && t).catch(() => false));
+  assert.equal(acks(), 0, "the command must not reach the station");
+  await rig.engine.publishAsync(topic, "", { qos: 1, retain: true });
+  await page.waitForSelector("#no-alarms", { timeout: 10000 });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("after a broker restart the page says it is stale, then reconnects by itself", { timeout: 90000 }, async () => {
+  const page = await openPage(1280, 900, "#/station/bench-1");
+  await until("kettle points", () => points(page, "kettle").then((n) => n >= 2));
+  await rig.stopBroker();
+  await page.waitForSelector("#banner:not([hidden])", { timeout: 15000 });
+  assert.match(await page.$eval("#banner", (e) => e.innerText), /lost/);
+  assert.equal(await page.$eval("#station-page", (e) => e.classList.contains("stale")), true);
+  await rig.startBroker();
+  await page.waitForSelector("#banner[hidden]", { timeout: 30000 });
+  await until("the connection live again", () => page.$eval("#connection", (e) => e.innerText === "Live"));
+  const before = await points(page, "kettle");
+  await until("new points after the restart", () => points(page, "kettle").then((n) => n > before), 30000);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("a new viewer draws the last hour at once from the retained summary", { timeout: 120000 }, async () => {
+  // tallyd publishes B/devices/kettle/recent when a reading opens a new one-minute bucket.
+  const recent = await until("tally/bench-1/devices/kettle/recent", () => {
+    const m = seen.filter(([t, p]) => t === "tally/bench-1/devices/kettle/recent" && p).pop();
+    return m && JSON.parse(m[1]);
+  }, 75000);
+  assert.equal(recent.device, "kettle");
+  assert.equal(recent.bucket_s, 60);
+  assert.ok(recent.buckets.length >= 1);
+  for (const b of recent.buckets) {
+    assert.ok(b.min >= 41.8 && b.max <= 50.2 && b.min <= b.mean && b.mean <= b.max && b.n >= 1, JSON.stringify(b));
+  }
+  assert.ok(recent.buckets.reduce((n, b) => n + b.n, 0) >= 2);
+  const batch = seen.filter(([t, p]) => t === "tally/bench-1/batches/last" && p).pop();
+  assert.ok(batch, "B/batches/last published");
+  assert.deepEqual(JSON.parse(batch[1]).failed_steps, ["weigh-oils"]);
+
+  const page = await openPage(1280, 900, "#/station/bench-1");
+  // The chart starts with the summary's oldest bucket (drawn at its middle, or at `updated` while it is the only,
+  // still filling one), whatever live readings came since. The latest summary the broker holds is the last one seen.
+  const latest = JSON.parse(seen.filter(([t, p]) => t === "tally/bench-1/devices/kettle/recent" && p).pop()[1]);
+  const expected = Math.min(Date.parse(latest.buckets[0].ts) / 1000 + latest.bucket_s / 2, Date.parse(latest.updated) / 1000);
+  const opened = Date.now() / 1000;
+  assert.ok(expected < opened);
+  // (A live reading may be drawn a few milliseconds before the retained summary arrives: wait for it, briefly.)
+  await until("a chart from the summary", () => page.evaluate((expected) => {
+    const c = window.tallyView.charts.get("bench-1/kettle");
+    return c && c.plot.data[0].length > 0 && Math.abs(c.plot.data[0][0] - expected) < 0.002;
+  }, expected), 3000).catch(async (e) => {
+    const xs = await page.evaluate(() => window.tallyView.charts.get("bench-1/kettle")?.plot.data[0].slice(0, 3));
+    throw new Error(e.message + ` opened ${opened}, chart starts ${JSON.stringify(xs)}, summary ${JSON.stringify(recent)}`);
+  });
+  await page.close();
+});
+
+test("B/batches/last survives a restart of tallyd", { timeout: 60000 }, async () => {
+  await rig.stopStation("bench-1");
+  await rig.engine.publishAsync("tally/bench-1/batches/last", "", { qos: 1, retain: true });  // the broker forgets it
+  const from = seen.length;
+  rig.startStation("bench-1");
+  const last = await until("B/batches/last again", () => {
+    const m = seen.slice(from).filter(([t, p]) => t === "tally/bench-1/batches/last" && p).pop();
+    return m && JSON.parse(m[1]);
+  });
+  assert.equal(last.batch, "B-1041");
+  assert.deepEqual(last.failed_steps, ["weigh-oils"]);
+  assert.ok(Number.isInteger(last.seq));
+  const page = await openPage(1280, 900, "#/station/bench-1");
+  await page.waitForSelector('#batch tr.failed[data-step="weigh-oils"]', { timeout: 20000 });
+  await page.close();
+});
