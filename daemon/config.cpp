@@ -6,6 +6,7 @@
 #include <regex>
 #include <sstream>
 
+#include "alarms/alarms_config.hpp"
 #include "config_sections.hpp"
 #include "errors.hpp"
 #include "table_reader.hpp"
@@ -14,8 +15,6 @@ namespace tally {
 
 namespace {
 
-// Sections of PRODUCT.md that later issues implement: accepted, reported as ignored.
-const std::vector<std::string> not_yet_implemented = {"alarms"};
 
 bool matches(const std::string& s, const char* re) { return matches_regex(s, re); }
 
@@ -97,19 +96,15 @@ Config parse_config(std::string_view text, const std::string& path) {
   top.consume("devices");
   config.recipes = read_recipes(root, config.devices, diag);
   top.consume("recipes");
+  config.alarms = read_alarm_rules(root, config.devices, diag);
+  top.consume("alarms");
+  config.notify = read_notify_targets(root, path, diag);
+  top.consume("notify");
   config.scan_rules = read_scan_rules(root, diag);
   top.consume("scan_rules");
   config.outputs = read_outputs(root, diag);
   top.consume("outputs");
   check_feedback(root, config, diag);
-  for (const auto& section : not_yet_implemented) {
-    if (const auto* node = root.get(section)) {
-      const auto& pos = node->source().begin;
-      config.warnings.push_back(path + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) +
-                                ": warning: [[" + section + "]] is not implemented in this version and is ignored");
-      top.consume(section);
-    }
-  }
   top.finish();
   if (!diag.empty()) throw config_error(diag.problems());
   return config;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alarms/rules.hpp"
 #include "context.hpp"
 #include "driver.hpp"
 #include "recipe.hpp"
@@ -65,6 +66,8 @@ struct Config {
   BufferConfig buffer;
   std::vector<DeviceConfig> devices;
   std::vector<Recipe> recipes;
+  std::vector<AlarmRule> alarms;       // [[alarms]] (daemon/alarms/alarms_config.cpp)
+  std::vector<NotifyTarget> notify;    // [[notify]]
   std::vector<scan::ScanRule> scan_rules;  // [[scan_rules]], in file order: the first match wins
   std::vector<OutputConfig> outputs;
   std::vector<std::string> warnings;  // valid, but worth telling (e.g. a section this version ignores)

@@ -22,8 +22,28 @@ json step_targets(const RecipeStep& s) {
 }
 
 Production::Production(Mode mode, int downtime_s, std::vector<Recipe> recipes, const StampInfo& stamp)
-    : mode_(mode), downtime_s_(downtime_s), recipes_(std::move(recipes)), stamp_(stamp) {
+    : mode_(mode),
+      mono_([] { return std::chrono::steady_clock::now(); }),
+      boot_id_(current_boot_id()),
+      downtime_s_(downtime_s),
+      recipes_(std::move(recipes)),
+      stamp_(stamp) {
   ctx_.mode = mode;
+}
+
+void Production::set_clock(MonoClock now, std::string boot_id) {
+  mono_ = std::move(now);
+  boot_id_ = std::move(boot_id);
+}
+
+std::optional<StepRules> Production::step_rules() const {
+  if (!batch_ || batch_->step >= batch_->recipe.steps.size()) return std::nullopt;
+  return StepRules{batch_->id + "#" + std::to_string(batch_->step + 1), batch_->id, batch_->recipe.steps[batch_->step],
+                   batch_->run.started_mono};
+}
+
+void Production::note_alarm(const json& entry) {
+  if (batch_ && batch_->step < batch_->recipe.steps.size()) batch_->run.alarms.push_back(entry);
 }
 
 // The production commands: name, the mode they belong to, and what runs them. The one list of them.

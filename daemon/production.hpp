@@ -3,6 +3,7 @@
 // recipe, or a work order counting units), driven by commands and readings. Pure: commands, readings and the time
 // come in; records (events, units, batch records) and a new state come out. The station appends the records and
 // saves save() in the same buffer transaction, so a restart or a power cut resumes exactly where the records say.
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -21,6 +22,14 @@ struct Outcome {
   std::string error;             // when !ok: what is wrong, for the reply
   json reply = json::object();   // extra reply fields when ok
   std::vector<Record> records;   // to append, in order
+  // Steps that ended in this outcome (the step's part of the batch record), for the alarm engine: a weigh step
+  // outside its tolerance raises <step>.tolerance.
+  struct StepEnd {
+    RecipeStep step;
+    std::string batch;
+    json record;
+  };
+  std::vector<StepEnd> steps_ended;
 };
 
 // A step's targets as published (step.started events, B/context): step, kind, device, target/tolerance or
@@ -30,6 +39,12 @@ json step_targets(const RecipeStep& s);
 class Production {
  public:
   Production(Mode mode, int downtime_s, std::vector<Recipe> recipes, const StampInfo& stamp);
+
+  // Durations and deadlines (hold time, step and batch durations, downtime) run on this monotonic clock, never on
+  // the wall clock: an NTP step at first sync changes timestamps only. `boot_id` tells restore() whether saved
+  // monotonic instants are still comparable (same boot) or must be re-anchored (time while down is not counted).
+  using MonoClock = std::function<mono_time()>;
+  void set_clock(MonoClock now, std::string boot_id);
 
   // Restores a document written by save(); a document for the other mode or one that cannot be read is ignored
   // (returned as a warning).
@@ -56,9 +71,14 @@ class Production {
   // The step's device went offline: time until its next reading is not known to be in range.
   void device_offline(const std::string& device);
 
-  // Time passing (downtime). next_deadline() says when tick() has something to do.
+  // Time passing (downtime). next_deadline() (monotonic) says when tick() has something to do.
   std::vector<Record> tick(wall_time now);
-  std::optional<wall_time> next_deadline() const;
+  std::optional<mono_time> next_deadline() const;
+
+  // The recipe step in force, for the alarm engine; nullopt when no step runs.
+  std::optional<StepRules> step_rules() const;
+  // An alarm raised while the current step runs: listed with the step in the batch record.
+  void note_alarm(const json& entry);
 
  private:
   struct Command {
@@ -71,6 +91,7 @@ class Production {
 
   struct StepRun {
     wall_time started{};
+    mono_time started_mono{};
     std::optional<double> last_stable;  // weigh: the last reading the scale called stable
     std::optional<double> last_value;   // weigh: the last reading at all (scales that never say "stable")
     std::string unit;
@@ -81,13 +102,15 @@ class Production {
     long count = 0;
     double in_range_s = 0;
     int excursions = 0;
-    std::optional<wall_time> last_ts;   // the previous reading of the step's device
+    std::optional<mono_time> last_mono; // the previous reading of the step's device (monotonic)
     bool last_in_range = false;
+    json alarms = json::array();        // alarms raised during the step
   };
   struct Batch {
     std::string id;
     Recipe recipe;               // a copy: reloading the config does not change a running batch
     wall_time started{};
+    mono_time started_mono{};
     std::size_t step = 0;        // index of the current step
     json completed = json::array();
     StepRun run;
@@ -99,8 +122,9 @@ class Production {
     std::int64_t units = 0, rejected = 0;
     std::map<std::string, std::int64_t> serials;  // serial -> unit number
     bool latest_rejected = false;
-    wall_time last_activity{};
+    wall_time last_activity{};               // shown as downtime's "since"
     std::optional<wall_time> downtime_since;
+    mono_time started_mono{}, last_activity_mono{}, downtime_since_mono{};
   };
 
   Outcome batch_start(const json& args, wall_time now);
@@ -120,7 +144,11 @@ class Production {
   void sync_context();
   Record event(const std::string& name, const json& fields, wall_time ts) const;
 
+  mono_time mono_now() const { return mono_(); }
+
   Mode mode_;
+  MonoClock mono_;
+  std::string boot_id_;
   int downtime_s_;
   std::vector<Recipe> recipes_;
   const StampInfo& stamp_;

@@ -20,7 +20,7 @@ Outcome Production::batch_start(const json& args, wall_time now) {
   if (!recipe) return refused("unknown recipe \"" + *recipe_id + "\" (recipes: " + recipe_list(recipes_) + ")");
   if (recipe->steps.empty()) return refused("recipe \"" + *recipe_id + "\" has no steps");
 
-  batch_ = Batch{*id, *recipe, now, 0, json::array(), {}};
+  batch_ = Batch{*id, *recipe, now, mono_now(), 0, json::array(), {}};
   Outcome out;
   sync_context();
   out.records.push_back(event("batch.started", {{"recipe_name", recipe->name}, {"steps", recipe->steps.size()}}, now));
@@ -32,6 +32,7 @@ Outcome Production::batch_start(const json& args, wall_time now) {
 void Production::start_step(Outcome& out, wall_time now) {
   batch_->run = StepRun{};
   batch_->run.started = now;
+  batch_->run.started_mono = mono_now();
   sync_context();
   out.records.push_back(event("step.started", step_targets(batch_->recipe.steps[batch_->step]), now));
 }
@@ -39,13 +40,14 @@ void Production::start_step(Outcome& out, wall_time now) {
 json Production::complete_step(wall_time now) {
   const RecipeStep& s = batch_->recipe.steps[batch_->step];
   StepRun& run = batch_->run;
+  const mono_time mono = mono_now();
   json rec = step_targets(s);
   rec.erase("step");
   json step{{"no", batch_->step + 1}, {"name", s.name}};
   step.update(rec);
   step["started"] = format_ts(run.started);
   step["ended"] = format_ts(now);
-  step["duration_s"] = seconds_between(run.started, now);
+  step["duration_s"] = seconds_between(run.started_mono, mono);
   bool ok = true;
   if (s.kind == StepKind::weigh) {
     // The last stable weight; a scale that never says "stable" (Adam's plain format) gives its last weight, and
@@ -56,9 +58,16 @@ json Production::complete_step(wall_time now) {
     if (!run.unit.empty()) step["unit"] = run.unit;
     ok = amount && std::fabs(*amount - s.target) <= s.tolerance;
     step["within_tolerance"] = ok;
+    // The alarm engine raises <step>.tolerance for this (Outcome::steps_ended); it belongs to this step's record.
+    if (!ok) {
+      json entry{{"alarm", s.name + ".tolerance"}, {"severity", "warning"}, {"raised", format_ts(now)}};
+      if (amount) entry["value"] = *amount;
+      entry["limit"] = amount && *amount > s.target ? s.target + s.tolerance : s.target - s.tolerance;
+      run.alarms.push_back(std::move(entry));
+    }
   } else if (s.kind == StepKind::hold) {
-    if (run.last_ts && run.last_in_range) run.in_range_s += std::max(0.0, seconds_between(*run.last_ts, now));
-    run.last_ts.reset();
+    if (run.last_mono && run.last_in_range) run.in_range_s += std::max(0.0, seconds_between(*run.last_mono, mono));
+    run.last_mono.reset();
     step["readings"] = run.count;
     step["min_value"] = run.min ? json(*run.min) : json(nullptr);
     step["mean_value"] = run.count ? json(std::round(run.sum / run.count * 1000) / 1000) : json(nullptr);
@@ -69,7 +78,7 @@ json Production::complete_step(wall_time now) {
     step["held"] = ok;
   }
   step["lots"] = run.lots;
-  step["alarms"] = json::array();  // filled by the alarm engine when it exists
+  step["alarms"] = run.alarms;
   step["ok"] = ok;
   return step;
 }
@@ -80,6 +89,7 @@ Outcome Production::step_next(wall_time now) {
   json step = complete_step(now);
   step["completed"] = true;
   out.records.push_back(event("step.completed", step, now));
+  out.steps_ended.push_back({batch_->recipe.steps[batch_->step], batch_->id, step});
   batch_->completed.push_back(std::move(step));
   if (++batch_->step < batch_->recipe.steps.size()) {
     start_step(out, now);
@@ -102,7 +112,7 @@ void Production::end_batch(Outcome& out, const std::string& outcome, const std::
               {"outcome", outcome},
               {"started", format_ts(batch_->started)},
               {"ended", format_ts(now)},
-              {"duration_s", seconds_between(batch_->started, now)},
+              {"duration_s", seconds_between(batch_->started_mono, mono_now())},
               {"steps_total", batch_->recipe.steps.size()},
               {"steps_completed", steps.size()}};
   if (!note.empty()) record["note"] = note;
@@ -110,6 +120,7 @@ void Production::end_batch(Outcome& out, const std::string& outcome, const std::
   if (batch_->step < batch_->recipe.steps.size()) {  // ended early: the interrupted step is part of the record
     json current = complete_step(now);
     current["completed"] = false;
+    out.steps_ended.push_back({batch_->recipe.steps[batch_->step], batch_->id, current});
     steps.push_back(std::move(current));
   }
   record["failed_steps"] = failed;
@@ -162,9 +173,12 @@ bool Production::observe(const std::string& device, const Reading& r) {
   } else if (s.kind == StepKind::hold) {
     const bool in_range = v >= s.min && v <= s.max;
     // Time between two readings counts as in range when the earlier one was; a gap (restart) counts nothing.
-    if (run.last_ts && run.last_in_range) run.in_range_s += std::max(0.0, seconds_between(*run.last_ts, r.ts));
-    if (run.last_ts && run.last_in_range && !in_range) ++run.excursions;
-    run.last_ts = r.ts;
+    // Measured on the monotonic clock when the reading is handled, not from its wall-clock timestamp: an NTP step
+    // between two readings must not credit (or take away) hours of hold time.
+    const mono_time mono = mono_now();
+    if (run.last_mono && run.last_in_range) run.in_range_s += std::max(0.0, seconds_between(*run.last_mono, mono));
+    if (run.last_mono && run.last_in_range && !in_range) ++run.excursions;
+    run.last_mono = mono;
     run.last_in_range = in_range;
     run.min = run.min ? std::min(*run.min, v) : v;
     run.max = run.max ? std::max(*run.max, v) : v;
@@ -176,7 +190,7 @@ bool Production::observe(const std::string& device, const Reading& r) {
 
 void Production::device_offline(const std::string& device) {
   if (batch_ && batch_->step < batch_->recipe.steps.size() && batch_->recipe.steps[batch_->step].device == device)
-    batch_->run.last_ts.reset();
+    batch_->run.last_mono.reset();
 }
 
 }  // namespace tally

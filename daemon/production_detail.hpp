@@ -12,7 +12,11 @@ namespace tally::production_detail {
 
 using namespace std::chrono;
 
-inline double seconds_between(wall_time a, wall_time b) { return std::round(duration<double>(b - a).count() * 1000) / 1000; }
+// Durations are measured on the monotonic clock only (see Production::set_clock).
+inline double seconds_between(mono_time a, mono_time b) { return std::round(duration<double>(b - a).count() * 1000) / 1000; }
+
+// /proc/sys/kernel/random/boot_id: monotonic instants saved in this boot are comparable with now.
+std::string current_boot_id();
 
 inline Outcome refused(std::string why) {
   Outcome o;

@@ -1,7 +1,25 @@
 // The production context's persistence: the document saved in the buffer's `state` table (key "context").
-#include "production.hpp"
+//
+// Monotonic instants (step and batch starts, the last activity of a work order) are saved as milliseconds of the
+// monotonic clock together with the kernel's boot id and the monotonic time of the save. Restored in the same boot
+// (a restart, a kill -9) they are used as they are, so a step's duration and a downtime deadline run on across the
+// restart. Restored after a reboot, where the monotonic clock started again, they are shifted so that the moment of
+// the save becomes the moment of the restore: the time the station was down is not counted, because nothing the
+// station can trust (the wall clock of a Pi without an RTC is not) says how long it was.
+#include <fstream>
+
+#include "production_detail.hpp"
 
 namespace tally {
+
+namespace production_detail {
+std::string current_boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+}  // namespace production_detail
 
 namespace {
 
@@ -9,6 +27,7 @@ using namespace std::chrono;
 
 std::int64_t to_ms(wall_time t) { return duration_cast<milliseconds>(t.time_since_epoch()).count(); }
 wall_time from_ms(std::int64_t ms) { return wall_time(milliseconds(ms)); }
+std::int64_t mono_ms(mono_time t) { return duration_cast<milliseconds>(t.time_since_epoch()).count(); }
 
 json recipe_to_json(const Recipe& r) {
   json steps = json::array();
@@ -43,25 +62,32 @@ Recipe recipe_from_json(const json& j) {
 }  // namespace
 
 std::string Production::save() const {
-  json doc{{"version", 1}, {"mode", mode_ == Mode::process ? "process" : "discrete"}, {"operator", ctx_.operator_id}};
+  json doc{{"version", 2}, {"mode", mode_ == Mode::process ? "process" : "discrete"}, {"operator", ctx_.operator_id},
+           {"boot", boot_id_}, {"mono_ms", mono_ms(mono_())}};
   if (batch_) {
     const StepRun& r = batch_->run;
-    json run{{"started", to_ms(r.started)}, {"unit", r.unit}, {"lots", r.lots}, {"sum", r.sum}, {"count", r.count},
-             {"in_range_s", r.in_range_s}, {"excursions", r.excursions}};
+    json run{{"started", to_ms(r.started)}, {"started_mono", mono_ms(r.started_mono)}, {"unit", r.unit},
+             {"lots", r.lots}, {"sum", r.sum}, {"count", r.count}, {"in_range_s", r.in_range_s},
+             {"excursions", r.excursions}, {"alarms", r.alarms}};
     if (r.last_stable) run["last_stable"] = *r.last_stable;
     if (r.last_value) run["last_value"] = *r.last_value;
     if (r.min) run["min"] = *r.min;
     if (r.max) run["max"] = *r.max;
-    // last_ts is not saved: time while the daemon was down is not known to be in range.
+    // last_mono is not saved: time while the daemon was down is not known to be in range.
     doc["batch"] = {{"id", batch_->id}, {"recipe", recipe_to_json(batch_->recipe)}, {"started", to_ms(batch_->started)},
-                    {"step", batch_->step}, {"completed", batch_->completed}, {"run", run}};
+                    {"started_mono", mono_ms(batch_->started_mono)}, {"step", batch_->step},
+                    {"completed", batch_->completed}, {"run", run}};
   }
   if (wo_) {
     json wo{{"id", wo_->id}, {"started", to_ms(wo_->started)}, {"units", wo_->units}, {"rejected", wo_->rejected},
             {"serials", wo_->serials}, {"latest_rejected", wo_->latest_rejected},
-            {"last_activity", to_ms(wo_->last_activity)}};
+            {"last_activity", to_ms(wo_->last_activity)}, {"started_mono", mono_ms(wo_->started_mono)},
+            {"last_activity_mono", mono_ms(wo_->last_activity_mono)}};
     if (wo_->target) wo["target"] = *wo_->target;
-    if (wo_->downtime_since) wo["downtime_since"] = to_ms(*wo_->downtime_since);
+    if (wo_->downtime_since) {
+      wo["downtime_since"] = to_ms(*wo_->downtime_since);
+      wo["downtime_since_mono"] = mono_ms(wo_->downtime_since_mono);
+    }
     doc["work_order"] = wo;
   }
   return to_text(doc);
@@ -74,11 +100,22 @@ std::optional<std::string> Production::restore(const std::string& document) {
     if (mode != (mode_ == Mode::process ? "process" : "discrete"))
       return "the saved context is for " + mode + " mode and the station is now in the other mode: not restored";
     ctx_.operator_id = doc.value("operator", "");
+    // A saved monotonic instant, re-anchored after a reboot (see the top of this file). Documents written before
+    // monotonic instants were saved give "now".
+    const mono_time now = mono_();
+    const bool same_boot = !boot_id_.empty() && doc.value("boot", "") == boot_id_;
+    const std::int64_t shift = doc.contains("mono_ms") && !same_boot ? mono_ms(now) - doc["mono_ms"].get<std::int64_t>() : 0;
+    const auto mono = [&](const json& j, const char* key) {
+      return j.contains(key) && doc.contains("mono_ms") ? mono_time(milliseconds(j[key].get<std::int64_t>() + shift)) : now;
+    };
     if (doc.contains("batch")) {
       const json& b = doc["batch"];
       const json& r = b.at("run");
-      Batch batch{b.at("id"), recipe_from_json(b.at("recipe")), from_ms(b.at("started")), b.at("step"), b.at("completed"), {}};
+      Batch batch{b.at("id"), recipe_from_json(b.at("recipe")), from_ms(b.at("started")), {}, b.at("step"), b.at("completed"), {}};
+      batch.started_mono = mono(b, "started_mono");
       batch.run.started = from_ms(r.at("started"));
+      batch.run.started_mono = mono(r, "started_mono");
+      if (r.contains("alarms")) batch.run.alarms = r["alarms"];
       batch.run.unit = r.value("unit", "");
       batch.run.lots = r.value("lots", std::vector<std::string>{});
       batch.run.sum = r.value("sum", 0.0);
@@ -95,9 +132,12 @@ std::optional<std::string> Production::restore(const std::string& document) {
       const json& w = doc["work_order"];
       WorkOrder wo{w.at("id"), std::nullopt, from_ms(w.at("started")), w.at("units"), w.at("rejected"),
                    w.at("serials").get<std::map<std::string, std::int64_t>>(), w.value("latest_rejected", false),
-                   from_ms(w.at("last_activity")), std::nullopt};
+                   from_ms(w.at("last_activity")), std::nullopt, {}, {}, {}};
       if (w.contains("target")) wo.target = w["target"].get<std::int64_t>();
       if (w.contains("downtime_since")) wo.downtime_since = from_ms(w["downtime_since"]);
+      wo.started_mono = mono(w, "started_mono");
+      wo.last_activity_mono = mono(w, "last_activity_mono");
+      wo.downtime_since_mono = mono(w, "downtime_since_mono");
       wo_ = std::move(wo);
     }
   } catch (const std::exception& e) {

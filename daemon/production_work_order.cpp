@@ -17,7 +17,7 @@ Outcome Production::work_order_start(const json& args, wall_time now) {
     target = args["target"].get<std::int64_t>();
   }
   if (wo_) return refused("work order " + wo_->id + " is active; end it with work_order.end first");
-  wo_ = WorkOrder{*id, target, now, 0, 0, {}, false, now, std::nullopt};
+  wo_ = WorkOrder{*id, target, now, 0, 0, {}, false, now, std::nullopt, mono_now(), mono_now(), {}};
   sync_context();
   Outcome out;
   json fields = json::object();
@@ -31,7 +31,7 @@ void Production::end_downtime(std::vector<Record>& out, wall_time now) {
   if (!wo_ || !wo_->downtime_since) return;
   out.push_back(event("downtime.ended",
                       {{"since", format_ts(*wo_->downtime_since)},
-                       {"duration_s", seconds_between(*wo_->downtime_since, now)}},
+                       {"duration_s", seconds_between(wo_->downtime_since_mono, mono_now())}},
                       now));
   wo_->downtime_since.reset();
 }
@@ -40,7 +40,7 @@ Outcome Production::work_order_end(wall_time now) {
   if (!wo_) return refused("no work order is active");
   Outcome out;
   end_downtime(out.records, now);
-  const double duration_s = seconds_between(wo_->started, now);
+  const double duration_s = seconds_between(wo_->started_mono, mono_now());
   json fields{{"good", wo_->units - wo_->rejected}, {"rejected", wo_->rejected}, {"total", wo_->units},
               {"duration_s", duration_s},
               {"units_per_hour", duration_s > 0 ? std::round(wo_->units / (duration_s / 3600) * 10) / 10 : 0.0}};
@@ -71,6 +71,7 @@ Outcome Production::unit_add(const json& args, const std::string& source, wall_t
   ++wo_->units;
   wo_->latest_rejected = false;
   wo_->last_activity = now;
+  wo_->last_activity_mono = mono_now();
   if (serial) wo_->serials.emplace(*serial, wo_->units);
   sync_context();
   json unit{{"work_order", wo_->id}, {"unit", wo_->units}};
@@ -93,6 +94,7 @@ Outcome Production::unit_reject(const json& args, const std::string& source, wal
   wo_->latest_rejected = true;
   ++wo_->rejected;
   wo_->last_activity = now;
+  wo_->last_activity_mono = mono_now();
   Outcome out;
   json unit{{"work_order", wo_->id}, {"unit", wo_->units}};
   if (!ctx_.serial.empty()) unit["serial"] = ctx_.serial;
@@ -106,16 +108,17 @@ Outcome Production::unit_reject(const json& args, const std::string& source, wal
 
 std::vector<Record> Production::tick(wall_time now) {
   std::vector<Record> out;
-  if (wo_ && !wo_->downtime_since && now >= wo_->last_activity + seconds(downtime_s_)) {
+  if (wo_ && !wo_->downtime_since && mono_now() >= wo_->last_activity_mono + seconds(downtime_s_)) {
     wo_->downtime_since = wo_->last_activity;
+    wo_->downtime_since_mono = wo_->last_activity_mono;
     out.push_back(event("downtime.started", {{"since", format_ts(wo_->last_activity)}, {"after_s", downtime_s_}}, now));
   }
   return out;
 }
 
-std::optional<wall_time> Production::next_deadline() const {
+std::optional<mono_time> Production::next_deadline() const {
   if (!wo_ || wo_->downtime_since) return std::nullopt;
-  return wo_->last_activity + seconds(downtime_s_);
+  return wo_->last_activity_mono + seconds(downtime_s_);
 }
 
 }  // namespace tally

@@ -1,6 +1,7 @@
 #pragma once
 // Recipes from [[recipes]]: what a batch follows in process mode. A batch keeps its own copy of its recipe, so a
 // reload that edits or removes the recipe does not change a batch already running.
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,14 @@ struct Recipe {
   std::string id;
   std::string name;
   std::vector<RecipeStep> steps;
+};
+
+// The recipe step in force, as the alarm engine sees it.
+struct StepRules {
+  std::string key;                // "<batch>#<step_no>": changes exactly when the step changes
+  std::string batch;
+  RecipeStep step;
+  std::chrono::steady_clock::time_point started{};  // on the monotonic clock
 };
 
 constexpr const char* to_string(StepKind kind) {

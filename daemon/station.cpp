@@ -21,11 +21,18 @@ Station::Station(Config config, EventLoop& loop)
       production_(config_.station.mode, config_.station.downtime_s, config_.recipes, stamp_),
       publisher_(make_paho_link(config_.mqtt, config_.base_topic() + "/status", status_payload(false), loop),
                  config_.base_topic(), loop, buffer_),
+      alarms_(production_.context()),
+      notifier_(loop, [this] { buffer_.put_state("notify", notifier_.save()); }),
+      alarm_timer_(loop, [this] {
+        alarm_deadline_.reset();
+        alarm_transitions(alarms_.tick(Instant::now()));
+      }),
       since_(std::chrono::system_clock::now()),
       clock_check_(loop, [this] { stamp_.clock_synced = clock_synchronised(); }),
       commit_retry_(loop, [] {}),  // waking the loop is enough: the end-of-iteration hook retries the commit
       status_refresh_(loop, [this] {
         if (buffer_.count() != status_buffered_) publish_status();
+        check_buffer_usage();
       }),
       refused_flush_(loop, [this] { flush_refused(); }),
       production_timer_(loop, [this] {
@@ -77,6 +84,7 @@ void Station::start() {
                                       {"reason", "unclean shutdown in an earlier boot (power cut)"}});
   }
   emit_event("daemon.started", {{"version", version}, {"buffered", buffer_.count()}});
+  restore_alarms();
   if (!production_.context().batch.empty())
     spdlog::info("context: resuming batch {} at step {} ({})", production_.context().batch,
                  production_.context().step_no, production_.context().step);
@@ -129,6 +137,10 @@ bool Station::reload() {
   config_.recipes = fresh.recipes;
   config_.scan_rules = std::move(fresh.scan_rules);  // [[scan_rules]] reload with the rest (PRODUCT.md: SIGHUP)
   production_.set_recipes(std::move(fresh.recipes));
+  config_.alarms = std::move(fresh.alarms);
+  config_.notify = std::move(fresh.notify);
+  notifier_.configure(config_.notify);
+  configure_alarms();
   start_devices();
   spdlog::info("reload: {} devices from {}", config_.devices.size(), config_.path);
   return true;
@@ -142,6 +154,7 @@ void Station::save_context() {
 
 void Station::on_device_state(const DeviceConfig& device, bool online, const std::string& error) {
   if (!online) production_.device_offline(device.name);
+  alarm_transitions(alarms_.device_state(device.name, online, error, Instant::now()));
   json fields{{"device", device.name}};
   if (!online) fields["error"] = error;
   emit_event(online ? "device.online" : "device.offline", fields);
@@ -200,6 +213,7 @@ void Station::apply(Outcome& outcome) {
     batch_last_unpublished_ = true;
   }
   if (!outcome.records.empty()) save_context();
+  step_alarms(outcome);
   publish_context();
   arm_production_timer();
 }
@@ -207,7 +221,8 @@ void Station::apply(Outcome& outcome) {
 void Station::arm_production_timer() {
   const auto deadline = production_.next_deadline();
   if (!deadline) return production_timer_.disarm();
-  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::system_clock::now());
+  // A monotonic deadline: an NTP step neither starts nor postpones a downtime.
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
   production_timer_.arm(std::max(wait, std::chrono::milliseconds(1)));
 }
 
@@ -282,6 +297,7 @@ void Station::publish_states() {
   for (const auto& [device, series] : recent_) publish_recent(device);
   if (!batch_last_.empty()) publisher_.publish_state("batches/last", batch_last_);
   if (outputs_) outputs_->republish();
+  publish_alarms();
 }
 
 void Station::publish_recent(const std::string& device) {

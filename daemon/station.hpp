@@ -11,9 +11,12 @@
 // station_commands.cpp: commands from MQTT (and from scans and pulses) with their replies and events.
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "alarms/engine.hpp"
+#include "alarms/notifier.hpp"
 #include "buffer.hpp"
 #include "config.hpp"
 #include "device_runner.hpp"
@@ -40,7 +43,25 @@ class Station {
   // Returns false when the process must leave with std::_Exit (see Publisher::stop).
   bool shutdown(const std::string& reason, std::chrono::milliseconds drain);
 
+  // System alarms raised and cleared by other parts of the daemon (buffer.disk, buffer.corrupt, publish.refused):
+  // recorded, published, held on outputs and pushed like every alarm (station_alarms.cpp). Raising an active alarm
+  // again only updates its value.
+  void raise_alarm(const SystemAlarm& alarm);
+  void clear_alarm(const std::string& id, const std::string& reason);
+
  private:
+  // station_alarms.cpp: what an alarm transition becomes (records, retained B/alarms/<id>, outputs, notifications,
+  // the step's list in the batch record) and the state saved with it.
+  void alarm_transitions(AlarmEngine::Transitions transitions);
+  void restore_alarms();
+  void configure_alarms();
+  void arm_alarm_timer();
+  void save_alarms();
+  void publish_alarms();
+  void check_buffer_usage();
+  void step_alarms(const Outcome& outcome);
+  void ack_alarm(const Publisher::Command& c, const json& id, const json& args);
+  std::string alarm_payload(const Alarm& a) const;
   void start_devices();
   void on_command(const Publisher::Command& c);
   void handle_command(const Publisher::Command& c);
@@ -83,6 +104,11 @@ class Station {
   Publisher publisher_;
   std::vector<std::unique_ptr<DeviceRunner>> devices_;
   std::unique_ptr<Outputs> outputs_;
+  AlarmEngine alarms_;
+  Notifier notifier_;
+  Timer alarm_timer_;
+  std::optional<mono_time> alarm_deadline_;   // what alarm_timer_ is armed for
+  std::set<std::string> retained_clears_;     // cleared alarms whose retained message the broker may still hold
   std::map<std::string, std::int64_t> counters_;  // running pulse totals per device, kept in the buffer's state
   // Retained summaries for viewers (docs/web.md): the last hour of each reading device, and the latest batch record
   // (kept in the buffer's state with the record, published once committed).

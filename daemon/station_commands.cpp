@@ -79,10 +79,7 @@ void Station::handle_command(const Publisher::Command& c) {
     return finish_command(c, id, cmd, args, true, "",
                           {{"status", status_json(true)}, {"context", production_.context_payload()}, {"devices", devices}});
   }
-  if (cmd == "alarm.ack") {
-    const std::string alarm = args.contains("alarm") ? to_text(args["alarm"]) : "";
-    return finish_command(c, id, cmd, args, false, "no active alarm " + alarm, {});
-  }
+  if (cmd == "alarm.ack") return ack_alarm(c, id, args);
   finish_command(c, id, cmd, args, false, "unknown command \"" + cmd + "\"", {});
 }
 

@@ -18,6 +18,7 @@ void Station::on_reading(const DeviceConfig& device, const Reading& r) {
     context_dirty_ = true;
     if (std::chrono::steady_clock::now() - context_saved_ >= context_save_interval) save_context();
   }
+  alarm_transitions(alarms_.reading(device.name, r, Instant::now()));
 }
 
 void Station::on_scan(const DeviceConfig& device, const Scan& s) {

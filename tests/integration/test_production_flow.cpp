@@ -214,7 +214,7 @@ TEST_CASE("malformed and unknown commands get an error reply and change nothing"
   sub.publish(base + "/cmd", std::string("{\"id\":\"bin\",\"cmd\":\"\xff\xfe\"}"));  // invalid UTF-8
   sub.publish(base + "/cmd", std::string(30000, '[') + std::string(30000, ']'));  // deep enough to hurt, under 64 KiB
   sub.publish(base + "/cmd", "{\"id\":\"big\",\"cmd\":\"status\",\"pad\":\"" + std::string(100000, 'x') + "\"}");
-  CHECK(send(sub, "n", "alarm.ack", {{"alarm", 5}})["error"] == "no active alarm 5");
+  CHECK(send(sub, "n", "alarm.ack", {{"alarm", 5}})["error"] == "alarm.ack needs \"alarm\" (an alarm id)");
   REQUIRE(sub.wait_for([](const auto& all) { return events(all, "command").size() >= 6; }));
   std::vector<std::string> errors;
   for (const auto& e : events(sub.messages(), "command")) errors.push_back(e.value("error", ""));

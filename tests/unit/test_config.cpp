@@ -215,10 +215,13 @@ TEST_CASE("TLS settings must be consistent with the url") {
   CHECK(c.mqtt.tls());
 }
 
-TEST_CASE("sections of later versions are accepted with a warning") {
-  const Config c = parse_config("[station]\nid = \"s\"\n[[alarms]]\nid = \"x\"\n", "t.toml");
-  REQUIRE(c.warnings.size() == 1);
-  CHECK(c.warnings[0] == "t.toml:3:1: warning: [[alarms]] is not implemented in this version and is ignored");
+TEST_CASE("every section of the contract is read: none is ignored, and a misspelt one is an error") {
+  // [[outputs]], [[scan_rules]], [[alarms]] and [[notify]] were once accepted with a "not implemented" warning.
+  const Config c = parse_config("[station]\nid = \"s\"\n[[scan_rules]]\npattern = '^WO:(.+)$'\n"
+                                "action = \"work_order.start\"\nfields = [\"work_order\"]\n",
+                                "t.toml");
+  CHECK(c.warnings.empty());
+  CHECK(has(problems("[station]\nid = \"s\"\n[[outputz]]\nname = \"x\"\n"), "t.toml:3:3: unknown key 'outputz'"));
 }
 
 TEST_CASE("an unreadable file is a configuration error") {

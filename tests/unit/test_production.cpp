@@ -10,6 +10,12 @@ using namespace std::chrono;
 namespace {
 
 const wall_time t0 = wall_time(milliseconds(1795515302000));  // 2026-11-24T10:15:02Z
+// Production measures durations on the monotonic clock. These tests move it along with the wall time of what they
+// feed in (a reading's ts, a command's time), as a station with a synchronised clock sees it; the wall-clock jump
+// tests move the two apart.
+const mono_time m0 = mono_time(seconds(5000));
+mono_time fake_mono = m0;
+void at_wall(wall_time t) { fake_mono = m0 + (t - t0); }
 
 Recipe soap() {
   Recipe r{"lavender-soap", "Lavender soap, 40 bars", {}};
@@ -37,19 +43,31 @@ Recipe soap() {
 struct Station {
   StampInfo stamp{"bench-1", true};
   Production p;
-  explicit Station(Mode mode) : p(mode, 300, {soap()}, stamp) {}
+  explicit Station(Mode mode) : p(mode, 300, {soap()}, stamp) {
+    fake_mono = m0;
+    p.set_clock([] { return fake_mono; }, "boot-1");
+  }
   Outcome cmd(const std::string& name, const json& args = json::object(), wall_time at = t0) {
+    at_wall(at);
     return p.handle(name, args, "mqtt", at);
+  }
+  std::vector<Record> tick(wall_time at) {
+    at_wall(at);
+    return p.tick(at);
   }
 };
 
 Reading weight(double g, bool stable, wall_time at) {
+  at_wall(at);
   Reading r = Reading::measured("mass", g, "g", at);
   r.stable = stable;
   return r;
 }
 
-Reading temp(double c, wall_time at) { return Reading::measured("temperature", c, "degC", at); }
+Reading temp(double c, wall_time at) {
+  at_wall(at);
+  return Reading::measured("temperature", c, "degC", at);
+}
 
 std::vector<std::string> event_names(const Outcome& o) {
   std::vector<std::string> names;
@@ -323,19 +341,19 @@ TEST_CASE("a serial or work order of digits may arrive as a JSON number and is t
 TEST_CASE("no unit for downtime_s starts downtime, and the next unit ends it") {
   Station s(Mode::discrete);
   REQUIRE(s.cmd("work_order.start", {{"work_order", "WO-5"}}, t0).ok);
-  CHECK(s.p.next_deadline() == t0 + 300s);
-  CHECK(s.p.tick(t0 + 299s).empty());
-  auto started = s.p.tick(t0 + 300s);
+  CHECK(s.p.next_deadline() == m0 + 300s);
+  CHECK(s.tick(t0 + 299s).empty());
+  auto started = s.tick(t0 + 300s);
   REQUIRE(started.size() == 1);
   CHECK(started[0].body["event"] == "downtime.started");
   CHECK(started[0].body["since"] == "2026-11-24T10:15:02.000Z");
-  CHECK(s.p.tick(t0 + 400s).empty());  // once
+  CHECK(s.tick(t0 + 400s).empty());  // once
   CHECK_FALSE(s.p.next_deadline().has_value());
   CHECK(s.p.context_payload()["downtime_since"] == "2026-11-24T10:15:02.000Z");
   const auto o = s.cmd("unit.add", {}, t0 + 420s);
   CHECK(event_names(o) == std::vector<std::string>{"downtime.ended", "units"});
   CHECK(o.records[0].body["duration_s"] == 420.0);
-  CHECK(s.p.next_deadline() == t0 + 720s);
+  CHECK(s.p.next_deadline() == m0 + 720s);
 }
 
 TEST_CASE("a work order resumes after a restart with its counts and serials") {
@@ -392,4 +410,67 @@ TEST_CASE("readings are stamped with the step in process mode and the unit in di
   CHECK(body["unit"] == 1);
   CHECK(body["serial"] == "S-1");
   CHECK_FALSE(body.contains("batch"));
+}
+
+// Issue #13 item 3: a Pi without an RTC steps its clock by hours when NTP first syncs. Hold time, step and batch
+// durations and downtime run on the monotonic clock; only the timestamps move.
+TEST_CASE("a wall-clock jump of +2 h during a hold step changes timestamps only") {
+  Station s(Mode::process);
+  REQUIRE(s.cmd("batch.start", {{"batch", "B-13"}, {"recipe", "lavender-soap"}}).ok);
+  REQUIRE(s.cmd("step.next").ok);
+  REQUIRE(s.cmd("step.next").ok);  // heat-oils at t0
+  s.p.observe("kettle", temp(45, t0 + 1s));
+  s.p.observe("kettle", temp(45, t0 + 4s));
+  // NTP steps the wall clock 2 h ahead; 3 s pass on the monotonic clock.
+  fake_mono = m0 + 7s;
+  s.p.observe("kettle", Reading::measured("temperature", 46, "degC", t0 + 2h + 7s));
+  const auto o = s.p.handle("step.next", json::object(), "mqtt", t0 + 2h + 7s);
+  REQUIRE(o.ok);
+  const json& heat = o.records[0].body;
+  CHECK(heat["time_in_range_s"] == 6.0);  // 1 s .. 7 s on the monotonic clock, not 7206 s
+  CHECK(heat["held"] == false);           // hold_s is 600
+  CHECK(heat["duration_s"] == 7.0);
+  CHECK(heat["ended"] == "2026-11-24T12:15:09.000Z");  // the timestamp follows the wall clock
+}
+
+TEST_CASE("a wall-clock jump neither starts nor postpones downtime") {
+  Station s(Mode::discrete);
+  REQUIRE(s.cmd("work_order.start", {{"work_order", "WO-13"}}, t0).ok);
+  fake_mono = m0 + 10s;
+  CHECK(s.p.tick(t0 + 3h).empty());  // the wall clock jumped 3 h: no downtime after 10 s
+  fake_mono = m0 + 300s;
+  const auto started = s.p.tick(t0 - 1h);  // and a jump back does not hold it off
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].body["event"] == "downtime.started");
+  fake_mono = m0 + 330s;
+  const auto o = s.p.handle("unit.add", json::object(), "mqtt", t0 + 5h);
+  CHECK(o.records[0].body["duration_s"] == 330.0);
+}
+
+TEST_CASE("monotonic instants survive a restart in the same boot and are re-anchored after a reboot") {
+  Station a(Mode::process);
+  REQUIRE(a.cmd("batch.start", {{"batch", "B-14"}, {"recipe", "lavender-soap"}}, t0).ok);
+  fake_mono = m0 + 100s;
+  const std::string saved = a.p.save();
+
+  SECTION("same boot: the step has been running since its start, daemon downtime included") {
+    Station b(Mode::process);
+    fake_mono = m0 + 160s;
+    REQUIRE_FALSE(b.p.restore(saved).has_value());
+    REQUIRE(b.p.step_rules().has_value());
+    CHECK(b.p.step_rules()->started == m0);
+    CHECK(b.p.step_rules()->key == "B-14#1");
+    const auto o = b.p.handle("step.next", json::object(), "mqtt", t0 + 160s);
+    CHECK(o.records[0].body["duration_s"] == 160.0);
+  }
+  SECTION("another boot: the monotonic clock started again; the time down is not counted") {
+    Station b(Mode::process);
+    b.p.set_clock([] { return fake_mono; }, "boot-2");
+    fake_mono = mono_time(seconds(30));
+    REQUIRE_FALSE(b.p.restore(saved).has_value());
+    CHECK(b.p.step_rules()->started == mono_time(seconds(30)) - 100s);
+    fake_mono = mono_time(seconds(40));
+    const auto o = b.p.handle("step.next", json::object(), "mqtt", t0 + 1h);
+    CHECK(o.records[0].body["duration_s"] == 110.0);
+  }
 }
