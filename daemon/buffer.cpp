@@ -160,6 +160,7 @@ std::optional<Overflow> Buffer::after_commit() {
 
 std::optional<Overflow> Buffer::enforce_bound() {
   std::uint64_t used = used_bytes();
+  measured_ = used;
   if (used <= options_.max_bytes) {
     warned_full_ = false;
     return std::nullopt;
@@ -202,6 +203,7 @@ std::optional<Overflow> Buffer::enforce_bound() {
     rollback();
     throw;
   }
+  measured_ = used;
   count_ -= overflow.dropped;
   stats_.dropped += static_cast<std::uint64_t>(overflow.dropped);
   if (!readings_left && !warned_full_) {

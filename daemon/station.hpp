@@ -65,6 +65,8 @@ class Station {
   void on_device_state(const DeviceConfig& device, bool online, const std::string& error);
   void emit_event(const std::string& name, const json& fields);
   void end_of_iteration();
+  void try_commit();
+  void buffer_alarm(const std::string& id, bool active, const std::string& message);
   void publish_states();
   void publish_status();
   std::string status_payload(bool online) const;
@@ -92,6 +94,10 @@ class Station {
   std::vector<std::pair<Publisher::Command, std::string>> pending_replies_;  // the last B/context payload, so it is published only when it changes
   std::int64_t status_buffered_ = -1;  // "buffered" in the last published status
   bool commit_failing_ = false;
+  bool buffer_high_ = false;
+  static constexpr std::chrono::milliseconds kCommitBackoffMin{250}, kCommitBackoffMax{4000};
+  std::chrono::milliseconds commit_backoff_ = kCommitBackoffMin;
+  std::chrono::steady_clock::time_point commit_retry_at_{};
   bool stopping_ = false;  // shutdown began: commands are refused
 };
 

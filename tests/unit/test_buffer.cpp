@@ -13,6 +13,7 @@
 
 #include "buffer.hpp"
 #include "errors.hpp"
+#include "support/small_fs.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace tally;
@@ -624,4 +625,70 @@ TEST_CASE("the seq reservation file is written ahead, atomically, and a damaged 
     buffer.commit();
   }
   CHECK(slurp(path + ".seq") == "reserved " + std::to_string(2 * Buffer::kSeqBlock + 5) + "\n");
+}
+
+// Issue #13 item 1: with the disk full, every retry re-inserted the whole backlog in one transaction that also
+// carried the acknowledgements, so nothing could be deleted, memory grew without bound, and freeing a little space
+// did not help.
+TEST_CASE("a full disk: acknowledgements commit first, memory stays bounded, a few free pages are enough to recover") {
+  test::SmallFilesystem fs(8u << 20);
+  const auto path = fs.file("buffer.db");
+  Buffer buffer(options(path));
+  for (int i = 1; i <= 200; ++i) buffer.append(reading(i));
+  buffer.commit();
+  REQUIRE(buffer.count() == 200);
+
+  fs.fill();
+  for (int i = 201; i <= 3000; ++i) buffer.append(reading(i));
+  REQUIRE_THROWS_AS(buffer.commit(), buffer_error);
+  CHECK(buffer.write_failing());
+  INFO(buffer.write_error());
+  CHECK(buffer.write_error().find("full") != std::string::npos);
+  CHECK(buffer.last_committed_seq() == 200);
+
+  // The broker acknowledges what it had, and a little space comes back (far less than the backlog needs): the
+  // deletions commit first, then the backlog in small transactions until the space is used up.
+  for (Seq s = 1; s <= 200; ++s) buffer.acknowledge(s);
+  fs.release(160 * 1024);
+  CHECK_THROWS_AS(buffer.commit(), buffer_error);
+  CHECK(buffer.stats().acknowledged == 200);
+  CHECK(buffer.count() > 0);                      // some of the backlog went in...
+  CHECK(buffer.last_committed_seq() > 200);
+  CHECK(buffer.last_committed_seq() < 3000);      // ...not all of it
+  const Seq partly = buffer.last_committed_seq();
+
+  // Readings keep coming while the disk is full: memory is bounded, the oldest readings in memory go, announced.
+  std::optional<Overflow> dropped;
+  for (int i = 3001; i <= 30000; ++i) {
+    buffer.append(i % 1000 == 0 ? event(i) : reading(i));
+    if (auto d = buffer.take_memory_overflow()) {
+      if (!dropped) {
+        dropped = d;
+      } else {
+        dropped->last_seq = std::max(dropped->last_seq, d->last_seq);
+        dropped->dropped += d->dropped;
+      }
+    }
+  }
+  REQUIRE(dropped.has_value());
+  CHECK(dropped->first_seq == partly + 1);
+  CHECK(dropped->dropped > 15000);
+  CHECK(buffer.pending() * 200 < Buffer::kMemoryBound);  // every queued payload is over 200 bytes
+
+  // Space returns: the backlog goes in, chunk by chunk.
+  fs.release();
+  buffer.commit();
+  CHECK_FALSE(buffer.write_failing());
+  CHECK(buffer.pending() == 0);
+  const auto records = buffer.read_after(0, 100000);
+  // Every event survived; every reading not announced as dropped is there; seq never repeats.
+  std::set<Seq> seen;
+  for (const auto& r : records) CHECK(seen.insert(r.seq).second);
+  for (int i = 3001; i <= 30000; ++i) {
+    if (i % 1000 == 0 || i > dropped->last_seq) {
+      INFO("seq " << i);
+      CHECK(seen.count(i) == 1);
+    }
+  }
+  CHECK(static_cast<std::int64_t>(records.size()) + dropped->dropped == 30000 - 200);
 }
