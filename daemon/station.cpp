@@ -23,6 +23,7 @@ Station::Station(Config config, EventLoop& loop)
       clock_check_(loop, [this] { stamp_.clock_synced = clock_synchronised(); }),
       commit_retry_(loop, [] {}),  // waking the loop is enough: the end-of-iteration hook retries the commit
       status_refresh_(loop, [this] {
+        note_limited_commands();
         if (buffer_.count() != status_buffered_) publish_status();
       }),
       production_timer_(loop, [this] {

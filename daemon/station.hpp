@@ -21,6 +21,7 @@
 #include "outputs.hpp"
 #include "production.hpp"
 #include "publisher.hpp"
+#include "station_commands.hpp"
 
 namespace tally {
 
@@ -38,9 +39,14 @@ class Station {
   // Returns false when the process must leave with std::_Exit (see Publisher::stop).
   bool shutdown(const std::string& reason, std::chrono::milliseconds drain);
 
+  // The bound on commands between Paho's thread and the loop: the publisher's message callback calls admit()
+  // before it copies and posts a message (dropping it when false) and release() after on_command has run.
+  commands::QueueBound& command_queue() { return command_queue_; }
+
  private:
   void start_devices();
   void on_command(const Publisher::Command& c);
+  void note_limited_commands();
   void handle_command(const Publisher::Command& c);
   // Replies to a command and records it as a `command` event.
   void finish_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args,
@@ -98,7 +104,10 @@ class Station {
   static constexpr std::chrono::milliseconds kCommitBackoffMin{250}, kCommitBackoffMax{4000};
   std::chrono::milliseconds commit_backoff_ = kCommitBackoffMin;
   std::chrono::steady_clock::time_point commit_retry_at_{};
-  bool stopping_ = false;  // shutdown began: commands are refused
+  bool stopping_ = false;
+  commands::RateLimit command_rate_{commands::kRate, commands::kBurst};
+  std::uint64_t commands_limited_ = 0;  // refused by the rate limit since the last command.rate_limited event
+  commands::QueueBound command_queue_;   // see command_queue(); wired by the publisher's message callback  // shutdown began: commands are refused
 };
 
 }  // namespace tally

@@ -103,3 +103,85 @@ TEST_CASE("a full disk while the broker is down: bounded memory and CPU, an alar
   tallyd.process->signal(SIGTERM);
   CHECK(tallyd.process->wait(10s) == std::optional<int>(0));
 }
+
+namespace {
+
+// Publishes one command over MQTT 5 with a response topic, as a careless or hostile client would.
+void publish_v5(const Broker& broker, const std::string& payload, const std::string& response_topic) {
+  const std::string command = "mosquitto_pub -V mqttv5 -q 1 -p " + std::to_string(broker.port()) +
+                              " -h 127.0.0.1 -t '" + base + "/cmd' -D publish response-topic '" + response_topic +
+                              "' -m '" + payload + "'";
+  REQUIRE(std::system(command.c_str()) == 0);
+}
+
+}  // namespace
+
+// Issue #13 item 4(b): `a/#` as a response topic made the broker disconnect tallyd 13 times in 20 s; the station's
+// own events topic let anyone inject JSON into the record stream under tallyd's credentials.
+TEST_CASE("a hostile MQTT 5 response topic is refused: no disconnect, nothing injected into the stream") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "#", "e2e-response-topic");
+  Daemon tallyd(dir, station_config(broker, dir, "", "version = \"5\"\n"));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }, 30s));
+  for (int i = 0; i < 5; ++i) publish_v5(broker, R"({"id":"w)" + std::to_string(i) + R"(","cmd":"status"})", "a/#");
+  publish_v5(broker, R"({"id":"inject","cmd":"status"})", base + "/events");
+  publish_v5(broker, R"({"id":"sys","cmd":"status"})", "$SYS/x");
+  publish_v5(broker, R"({"id":"fine","cmd":"status"})", "clients/42/replies");
+  publish_v5(broker, R"({"id":"own","cmd":"status"})", base + "/cmd/reply/ctl-7");
+  REQUIRE(sub.wait_for([](const auto& all) {
+    return !last_on(all, "clients/42/replies").is_null() && !last_on(all, base + "/cmd/reply/ctl-7").is_null() &&
+           events(all, "command").size() >= 9;
+  }, 30s));
+  const auto all = sub.messages();
+  // Refused ones are answered on B/cmd/reply with the reason, and change nothing.
+  int refused = 0;
+  for (const auto& m : sub.on(base + "/cmd/reply")) {
+    const json reply = json::parse(m.payload);
+    CHECK(reply["ok"] == false);
+    CHECK(reply["error"].get<std::string>().rfind("response topic refused: ", 0) == 0);
+    ++refused;
+  }
+  CHECK(refused == 7);
+  CHECK(last_on(all, "clients/42/replies")["ok"] == true);
+  CHECK(last_on(all, base + "/cmd/reply/ctl-7")["ok"] == true);
+  // Nothing but records on B/events: every message there has a seq.
+  for (const auto& m : sub.on(base + "/events")) CHECK(json::parse(m.payload).contains("seq"));
+  CHECK(tallyd.log().find("connection lost") == std::string::npos);
+  CHECK(tallyd.log().find("disconnected us") == std::string::npos);
+}
+
+// Issue #13 item 4(a, c): a flood of 64 KB commands grew the buffer to 95 MB against max_mb = 4; a `cmd` with a
+// newline forged log lines.
+TEST_CASE("a command flood is rate limited with an event, command events stay small, log lines cannot be forged") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "tally/#", "e2e-flood");
+  Daemon tallyd(dir, station_config(broker, dir, ""));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }, 30s));
+  sub.publish(base + "/cmd", R"({"id":"nl","cmd":"x\n[2026-11-29 07:00:00.000] [info] forged line"})");
+  const std::string pad(7000, 'p');  // under the size limit: each is handled, and summarised in its event
+  for (int i = 0; i < 300; ++i)
+    sub.publish(base + "/cmd", R"({"id":")" + std::to_string(i) + R"(","cmd":"status","pad":")" + pad + R"("})");
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "command.rate_limited").empty(); }, 30s));
+  const auto all = sub.messages();
+  const auto limited = events(all, "command.rate_limited")[0];
+  CHECK(limited["refused"].get<long long>() > 0);
+  const auto commands = events(all, "command");
+  CHECK(commands.size() < 300);
+  for (const auto& m : all)
+    if (m.topic == base + "/events") CHECK(m.payload.size() < 1024);  // summaries, not 7 KB payloads
+  bool summarised = false;
+  for (const auto& c : commands)
+    if (c["cmd"] == "status" && c.contains("args"))
+      summarised = summarised || c["args"]["pad"].get<std::string>().find("...(7000 bytes)") != std::string::npos;
+  CHECK(summarised);
+  // The newline is escaped in the log: no line of the log starts with the forged text.
+  REQUIRE(wait_until([&] { return tallyd.log().find("forged line") != std::string::npos; }, 10s));
+  const std::string log = tallyd.log();
+  CHECK(log.find("\n[2026-11-29 07:00:00.000] [info] forged line") == std::string::npos);
+  CHECK(log.find("x\\n[2026-11-29 07:00:00.000] [info] forged line") != std::string::npos);
+  CHECK(tallyd.process->running());
+}
