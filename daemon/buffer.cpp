@@ -246,6 +246,24 @@ std::uint64_t Buffer::used_bytes() const {
 
 void Buffer::put_state(const std::string& key, std::string value) { states_[key] = std::move(value); }
 
+void Buffer::erase_state(const std::string& key) { states_[key] = std::nullopt; }
+
+std::map<std::string, std::string> Buffer::states_with_prefix(const std::string& prefix) const {
+  std::map<std::string, std::string> out;
+  auto& s = st_->prefix_states;
+  {
+    sql::Reset reset{s};
+    s.bind(1, prefix);
+    while (s.step("read states")) out[s.text(0)] = s.text(1);
+  }
+  for (auto it = states_.lower_bound(prefix); it != states_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it) {
+    if (it->second) out[it->first] = *it->second;
+    else out.erase(it->first);
+  }
+  return out;
+}
+
 std::optional<std::string> Buffer::get_state(const std::string& key) const {
   if (auto it = states_.find(key); it != states_.end()) return it->second;
   auto& s = st_->get_state;
@@ -259,7 +277,8 @@ std::optional<std::string> Buffer::get_state(const std::string& key) const {
 // Inside a transaction: the state documents queued by put_state().
 void Buffer::write_states() {
   for (const auto& [key, value] : states_) {
-    st_->put_state.bind(1, key).bind(2, value).run("save state");
+    if (value) st_->put_state.bind(1, key).bind(2, *value).run("save state");
+    else st_->erase_state.bind(1, key).run("erase state");
   }
 }
 

@@ -124,6 +124,9 @@ class Buffer {
   // them: a state change and the events that describe it are committed together or not at all.
   void put_state(const std::string& key, std::string value);
   std::optional<std::string> get_state(const std::string& key) const;  // the queued value, else the committed one
+  void erase_state(const std::string& key);  // queued like put_state
+  // Every state document whose key starts with `prefix` (queued changes applied), by key.
+  std::map<std::string, std::string> states_with_prefix(const std::string& prefix) const;
 
   // Committed records with seq > after, oldest first, at most `limit`. Acknowledgements not yet committed are
   // still returned: call commit() first.
@@ -171,7 +174,7 @@ class Buffer {
   BufferOptions options_;
   std::unique_ptr<sql::Connection> db_;
   std::unique_ptr<BufferStatements> st_;  // destroyed before the connection is closed
-  std::map<std::string, std::string> states_;
+  std::map<std::string, std::optional<std::string>> states_;  // nullopt: erase
   std::uint64_t page_size_ = 4096;
   Seq next_seq_ = 1;
   Seq committed_seq_ = 0;

@@ -17,6 +17,8 @@ struct BufferStatements {
         save_last_seq(db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_seq', ?1)"),
         put_state(db, "INSERT OR REPLACE INTO state(key, value) VALUES (?1, ?2)"),
         get_state(db, "SELECT value FROM state WHERE key = ?1"),
+        erase_state(db, "DELETE FROM state WHERE key = ?1"),
+        prefix_states(db, "SELECT key, value FROM state WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 ORDER BY key"),
         read_after(db, "SELECT seq, kind, topic, payload FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
         page_count(db, "PRAGMA page_count"),
         freelist_count(db, "PRAGMA freelist_count"),
@@ -25,7 +27,7 @@ struct BufferStatements {
                         "seq LIMIT ?1)"),
         drop_readings(db, "DELETE FROM records WHERE kind = 0 AND seq <= ?1"),
         checkpoint(db, "PRAGMA wal_checkpoint(TRUNCATE)") {}
-  sql::Statement begin, commit, rollback, insert, remove, save_last_seq, put_state, get_state, read_after,
+  sql::Statement begin, commit, rollback, insert, remove, save_last_seq, put_state, get_state, erase_state, prefix_states, read_after,
       page_count, freelist_count, oldest_readings, drop_readings, checkpoint;
 };
 

@@ -52,6 +52,7 @@ void Station::start() {
   if (const auto saved = buffer_.get_state("context")) {
     if (const auto warning = production_.restore(*saved)) spdlog::warn("context: {}", *warning);
   }
+  load_remembered_replies();
   if (const auto saved = buffer_.get_state("counters")) {
     const json totals = json::parse(*saved, nullptr, false);
     if (totals.is_object())

@@ -9,6 +9,7 @@
 //
 // station.cpp: lifecycle, device state, commit and publish. station_input.cpp: what device input becomes.
 // station_commands.cpp: commands from MQTT (and from scans and pulses) with their replies and events.
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,9 @@ class Station {
   void start_devices();
   void on_command(const Publisher::Command& c);
   void note_limited_commands();
+  static std::string remembered_key(const json& id, const std::string& cmd);
+  void load_remembered_replies();
+  void remember_reply(const std::string& key, const std::string& answer);
   void handle_command(const Publisher::Command& c);
   // Replies to a command and records it as a `command` event.
   void finish_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args,
@@ -107,6 +111,10 @@ class Station {
   bool stopping_ = false;
   commands::RateLimit command_rate_{commands::kRate, commands::kBurst};
   std::uint64_t commands_limited_ = 0;  // refused by the rate limit since the last command.rate_limited event
+  std::deque<std::pair<std::int64_t, std::string>> remembered_;  // (wall ms, state key), oldest first
+  static constexpr std::size_t kRememberedReplies = 1000;
+  static constexpr std::chrono::hours kRememberFor{24};
+  static constexpr const char* kRememberedPrefix = "cmd-id/";
   commands::QueueBound command_queue_;   // see command_queue(); wired by the publisher's message callback  // shutdown began: commands are refused
 };
 

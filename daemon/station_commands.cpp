@@ -49,6 +49,18 @@ void Station::handle_command(const Publisher::Command& c) {
   if (stopping_) return finish_command(c, nullptr, "", nullptr, false, "tallyd is stopping", {});
   commands::Decoded d = commands::decode(c.payload);
   if (!d.ok()) return finish_command(c, d.id, d.cmd, nullptr, false, d.error, {});
+  // A retried command (same id) gets its first reply again and changes nothing.
+  if (const std::string key = remembered_key(d.id, d.cmd); !key.empty()) {
+    if (const auto saved = buffer_.get_state(key)) {
+      const std::string answer = saved->substr(std::min(saved->find(' ') + 1, saved->size()));
+      pending_replies_.emplace_back(c, answer);
+      const json first = json::parse(answer, nullptr, false);
+      json fields{{"id", commands::summary(d.id)}, {"cmd", commands::summary(d.cmd)}, {"source", "mqtt"},
+                  {"ok", first.is_object() && first.value("ok", false)}, {"repeated", true}};
+      emit_event("command", fields);
+      return;
+    }
+  }
   const json& id = d.id;
   const std::string& cmd = d.cmd;
   const json& args = d.args;
@@ -96,8 +108,44 @@ void Station::finish_command(const Publisher::Command& c, const json& id, const 
   } else {
     answer["error"] = error;
   }
-  pending_replies_.emplace_back(c, to_text(answer));
+  std::string text = to_text(answer);
+  remember_reply(remembered_key(id, cmd), text);
+  pending_replies_.emplace_back(c, std::move(text));
   record_command(id, cmd, "mqtt", args, ok, error);
+}
+
+// Commands with an id (a string or an integer of at most 128 characters) are remembered with their reply, in the
+// buffer's state table beside the effects they had (one row each, committed in the same transaction), so that a
+// client retrying after a lost reply does not count a unit twice. "status" changes nothing and is not remembered.
+std::string Station::remembered_key(const json& id, const std::string& cmd) {
+  if (cmd.empty() || cmd == "status" || !(id.is_string() || id.is_number_integer())) return {};
+  std::string text = to_text(id);
+  if (text.size() > 128) return {};
+  return kRememberedPrefix + text;
+}
+
+void Station::load_remembered_replies() {
+  std::vector<std::pair<std::int64_t, std::string>> saved;
+  for (const auto& [key, value] : buffer_.states_with_prefix(kRememberedPrefix))
+    saved.emplace_back(std::atoll(value.c_str()), key);
+  std::sort(saved.begin(), saved.end());
+  for (auto& [ms, key] : saved) remembered_.emplace_back(ms, std::move(key));
+}
+
+void Station::remember_reply(const std::string& key, const std::string& answer) {
+  if (key.empty()) return;
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  buffer_.put_state(key, std::to_string(now) + " " + answer);
+  remembered_.emplace_back(now, key);
+  const std::int64_t too_old = now - std::chrono::duration_cast<std::chrono::milliseconds>(kRememberFor).count();
+  while (!remembered_.empty() && (remembered_.size() > kRememberedReplies || remembered_.front().first < too_old)) {
+    // An id seen again is in the deque twice: only erase the row when this entry is its latest.
+    const auto& [ms, old] = remembered_.front();
+    if (old != key) buffer_.erase_state(old);
+    remembered_.pop_front();
+  }
 }
 
 void Station::record_command(const json& id, const std::string& cmd, const std::string& source, const json& args,

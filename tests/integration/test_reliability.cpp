@@ -185,3 +185,44 @@ TEST_CASE("a command flood is rate limited with an event, command events stay sm
   CHECK(log.find("x\\n[2026-11-29 07:00:00.000] [info] forged line") != std::string::npos);
   CHECK(tallyd.process->running());
 }
+
+// Issue #13 item 7: a client that retried unit.add without a serial double-counted.
+TEST_CASE("a retried command (same id) gets its first reply again and changes nothing, also after a restart") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "tally/#", "e2e-idempotent");
+  std::string config = station_config(broker, dir, "");
+  config.replace(config.find("mode = \"process\""), 16, "mode = \"discrete\"");
+  Daemon tallyd(dir, config);
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }, 30s));
+  const auto replies_to = [&](const std::string& id) {
+    std::vector<json> out;
+    for (const auto& m : sub.on(base + "/cmd/reply"))
+      if (json::parse(m.payload)["id"] == id) out.push_back(json::parse(m.payload));
+    return out;
+  };
+  const auto send_and_wait = [&](const std::string& payload, const std::string& id, std::size_t nth) {
+    sub.publish(base + "/cmd", payload);
+    REQUIRE(sub.wait_for([&](const auto&) { return replies_to(id).size() >= nth; }, 15s));
+  };
+  send_and_wait(R"({"id":"wo","cmd":"work_order.start","work_order":"WO-1"})", "wo", 1);
+  send_and_wait(R"({"id":"u1","cmd":"unit.add"})", "u1", 1);
+  send_and_wait(R"({"id":"u1","cmd":"unit.add"})", "u1", 2);
+  CHECK(replies_to("u1")[0] == replies_to("u1")[1]);
+  CHECK(records(sub.messages(), base + "/units").size() == 1);
+  tallyd.process->signal(SIGTERM);
+  REQUIRE(tallyd.process->wait(10s) == std::optional<int>(0));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return events(all, "daemon.started").size() >= 2; }, 30s));
+  REQUIRE(wait_until([&] { return tallyd.log().find("subscribed") != std::string::npos ||
+                                  tallyd.log().find("connected") != std::string::npos; }, 30s));
+  send_and_wait(R"({"id":"u1","cmd":"unit.add"})", "u1", 3);
+  CHECK(replies_to("u1")[2] == replies_to("u1")[0]);
+  send_and_wait(R"({"id":"u2","cmd":"unit.add"})", "u2", 1);
+  CHECK(replies_to("u2")[0]["ok"] == true);
+  REQUIRE(sub.wait_for([](const auto& all) { return unique_records(all, base + "/units").size() >= 2; }, 15s));
+  const auto units = unique_records(sub.messages(), base + "/units");
+  REQUIRE(units.size() == 2);
+  CHECK(units[1]["unit"] == 2);
+}
