@@ -15,7 +15,7 @@ namespace tally {
 namespace {
 
 // Sections of PRODUCT.md that later issues implement: accepted, reported as ignored.
-const std::vector<std::string> not_yet_implemented = {"outputs", "scan_rules", "alarms"};
+const std::vector<std::string> not_yet_implemented = {"outputs", "alarms"};
 
 bool matches(const std::string& s, const char* re) { return matches_regex(s, re); }
 
@@ -49,6 +49,7 @@ std::vector<DeviceConfig> read_devices(const toml::table& root, Diagnostics& dia
     d.stale_s = k.number("stale_s", 0, 0, 1e7);
     d.publish_every_s = k.number("publish_every_s", 0, 0, 1e7);
     d.deadband = k.number("deadband", 0, 0, 1e12);
+    d.feedback = k.string("feedback", "");
     if (const DriverSpec* spec = find_driver(d.driver)) {
       d.make = spec->configure(k);
     } else if (!d.driver.empty()) {
@@ -79,6 +80,8 @@ Config parse_config(std::string_view text, const std::string& path) {
   top.consume("devices");
   config.recipes = read_recipes(root, config.devices, diag);
   top.consume("recipes");
+  config.scan_rules = read_scan_rules(root, diag);
+  top.consume("scan_rules");
   for (const auto& section : not_yet_implemented) {
     if (const auto* node = root.get(section)) {
       const auto& pos = node->source().begin;

@@ -11,6 +11,7 @@
 #include "context.hpp"
 #include "driver.hpp"
 #include "recipe.hpp"
+#include "scan_rules.hpp"
 
 namespace tally {
 
@@ -55,6 +56,7 @@ struct Config {
   BufferConfig buffer;
   std::vector<DeviceConfig> devices;
   std::vector<Recipe> recipes;
+  std::vector<scan::ScanRule> scan_rules;  // [[scan_rules]], in file order: the first match wins
   std::vector<std::string> warnings;  // valid, but worth telling (e.g. a section this version ignores)
   std::string base_topic() const { return station.prefix + "/" + station.id; }
   const Recipe* find_recipe(const std::string& id) const;
@@ -65,6 +67,10 @@ class Diagnostics;
 // Reads [[recipes]] (daemon/recipes_config.cpp): every problem reported with its position; steps naming a device
 // that `devices` does not have are errors.
 std::vector<Recipe> read_recipes(const toml::table& root, const std::vector<DeviceConfig>& devices, Diagnostics& diag);
+
+// Reads [[scan_rules]] (daemon/scan_rules_config.cpp): patterns checked (syntax, length, nesting) with their
+// position, actions must be production commands.
+std::vector<scan::ScanRule> read_scan_rules(const toml::table& root, Diagnostics& diag);
 
 Config load_config(const std::string& path);                     // reads the file
 Config parse_config(std::string_view text, const std::string& path);  // `path` is used in messages and for

@@ -1,6 +1,5 @@
 // tallyd: the shop-floor data collection daemon. See shared/PRODUCT.md for the contract and docs/ for the design.
 #include <signal.h>
-#include <MQTTAsync.h>
 
 #include <cstdio>
 #include <cstring>
@@ -105,11 +104,6 @@ int main(int argc, char** argv) {
   }
 
   tally::setup_logging(options.level);
-  // Paho C initialises OpenSSL at its first client unless told not to: 1.3 MB of libcrypto pages for nothing when
-  // the broker is plain TCP. With TLS, OpenSSL 3 initialises itself when the first TLS context is made.
-  MQTTAsync_init_options paho_init = MQTTAsync_init_options_initializer;
-  paho_init.do_openssl_init = config.mqtt.tls() ? 1 : 0;
-  MQTTAsync_global_init(&paho_init);
   try {
     tally::EventLoop loop;
     tally::Station station(std::move(config), loop);

@@ -1,89 +1,117 @@
 #pragma once
-// The publisher: sends committed records from the buffer to the broker, in seq order, at QoS 1, with at most
-// `window` unacknowledged at a time, and acknowledges each one in the buffer (which deletes it) only on PUBACK.
+// The publisher: sends committed records from the buffer to the broker, in seq order, at QoS 1, and acknowledges
+// each one in the buffer (which deletes it) only on PUBACK. Command replies and retained state share the same
+// window of unacknowledged publishes, so a burst of commands cannot overflow the MQTT client's own queue.
 //
-// Paho runs its callbacks on its own thread; they never block and never touch our state: they post to the event
-// loop. No Paho file persistence and no automatic reconnect (both lose or duplicate work, see
-// shared/reference/mqtt-and-libraries.md): SQLite is the only queue, and on every (re)connect sending restarts
-// from the oldest unacknowledged record. A consumer may see a record twice after a reconnect and deduplicates on
-// (station, seq); it never misses one.
-#include <mqtt/async_client.h>
-
+//   pump(): replies and state first (they are small and a person is waiting), then records, oldest first, while
+//           fewer than `window` publishes are unacknowledged.
+//   PUBACK -> Buffer::acknowledge(seq).   Connection lost -> reconnect with back-off, resend from the oldest.
+//   Refused by the broker (MQTT 5 reason >= 0x80) -> the stream pauses and the record is retried with back-off;
+//   after max_refusals it is parked: taken out of the stream with a `publish.refused` event (on_refused), and the
+//   records after it go on, in order. Once a topic has had a record parked, further refusals on that topic within
+//   refused_topic_memory park at once (an ACL that denies a topic must not slow every record behind it to one per
+//   few seconds).
+//
+// A consumer may see a record twice after a reconnect or a retry and deduplicates on (station, seq); it never
+// misses one. Everything runs on the event-loop thread; the MqttLink posts its events there.
 #include <chrono>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
-#include <set>
 #include <string>
+#include <unordered_map>
 
 #include "buffer.hpp"
-#include "config.hpp"
 #include "event_loop.hpp"
+#include "log_limit.hpp"
+#include "mqtt_link.hpp"
 
 namespace tally {
 
 class Publisher {
  public:
-  // `will_payload` is published retained on B/status by the broker if we vanish.
-  Publisher(const MqttConfig& mqtt, std::string base_topic, std::string will_payload, EventLoop& loop,
-            Buffer& buffer);
-  ~Publisher();  // disconnects (bounded wait) if still connected; never throws
+  Publisher(std::unique_ptr<MqttLink> link, std::string base_topic, EventLoop& loop, Buffer& buffer);
 
   void start();  // first connection attempt; failures retry with back-off
-  void pump();   // hands committed records to Paho until the window is full; call after Buffer::commit()
-  // State topics (retained, latest value): best effort, not part of the record stream. Republished by the owner on
-  // every (re)connect through on_connected.
+  void pump();   // hands queued publishes to the link until the window is full; call after Buffer::commit()
+  // State topics (retained, latest value): not part of the record stream. Dropped while disconnected: the owner
+  // republishes everything through on_connected.
   void publish_state(const std::string& topic_suffix, const std::string& payload);
-  void clear_state(const std::string& topic_suffix);  // deletes a retained message (empty payload)
-  // Publishes `offline_status` retained on B/status and disconnects, within `deadline`. Returns false when a
-  // connection attempt was still in flight at the deadline: Paho C++ 1.2 crashes when such a client is destroyed
-  // (bug #453), so the caller must then leave without running destructors (std::_Exit).
+  void clear_state(const std::string& topic_suffix) { publish_state(topic_suffix, ""); }
+  // Publishes `offline_status` retained on B/status and disconnects, within `deadline`. Returns false when the
+  // caller must leave with std::_Exit (see MqttLink::close).
   bool stop(const std::string& offline_status, std::chrono::milliseconds deadline);
 
   bool connected() const { return connected_; }
   // Everything committed has been acknowledged.
-  bool drained() const { return inflight_.empty() && buffer_.count() == 0; }
+  bool drained() const { return records_in_flight() == 0 && buffer_.count() == 0; }
 
-  std::function<void()> on_connected;  // runs on the loop thread after each successful (re)connect
+  std::function<void()> on_connected;  // after each successful (re)connect
+  // A record the broker refused max_refusals times, now taken out of the stream: the owner records
+  // `publish.refused` and raises the alarm. `reason` is the MQTT 5 reason code.
+  std::function<void(Seq seq, const std::string& topic, int reason, const std::string& why)> on_refused;
 
-  // Commands: every message on B/cmd, handed to the loop thread with its MQTT 5 response topic and correlation
-  // data (empty when the request had none).
+  // Commands: every message on B/cmd, with its MQTT 5 response topic and correlation data (empty when absent).
   struct Command {
     std::string payload;
     std::string response_topic;
     std::string correlation;
   };
   std::function<void(const Command&)> on_command;
-  // The reply goes to the request's response topic when it has one, else to B/cmd/reply. Best effort: a reply
-  // lost to a disconnect is not resent (the command event in the record stream says what happened).
+  // The reply goes to the request's response topic when it has one, else to B/cmd/reply. Queued behind the window;
+  // at most max_replies wait (the oldest is dropped beyond that, and counted). A reply lost to a disconnect is not
+  // resent: the command event in the record stream says what happened.
   void reply(const Command& to, const std::string& payload);
 
+  static constexpr std::size_t window = 20;  // mosquitto's Receive Maximum; also the fastest window measured
+  static constexpr int max_refusals = 3;
+  static constexpr std::size_t max_replies = 4096;  // ~100 bytes each
+  static constexpr std::chrono::milliseconds first_backoff{500};
+  static constexpr std::chrono::milliseconds max_backoff{30'000};
+  static constexpr std::chrono::minutes refused_topic_memory{10};
+
  private:
-  class Listener;
+  struct Outstanding {
+    std::uint64_t epoch;
+    Seq seq;             // 0 for replies and state
+    std::string topic;
+  };
+  struct Control {        // a reply or a state publish waiting for the window
+    std::string topic;
+    std::string payload;
+    bool retain;         // state (retained, coalesced per topic) rather than a reply
+    std::string correlation;
+  };
   void connect_now();
   void on_connect_result(bool ok, const std::string& why);
   void on_lost(const std::string& why);
-  void on_delivery(Seq seq, std::uint64_t epoch, bool ok, int rc);
+  void on_delivery(const Delivery& d);
+  void on_record_refused(const Outstanding& o, const Delivery& d);
+  void park(const Outstanding& o, const Delivery& d);
   void schedule_reconnect();
+  std::size_t in_flight() const;
+  std::size_t records_in_flight() const;
+  bool send(const std::string& topic, const std::string& payload, bool retain, const std::string& correlation, Seq seq);
 
-  MqttConfig config_;
+  std::unique_ptr<MqttLink> link_;
   std::string base_;
   EventLoop& loop_;
   Buffer& buffer_;
-  mqtt::async_client client_;
-  mqtt::connect_options options_;
-  mqtt::token_ptr connect_token_;  // the attempt in flight, waited for at stop
-  std::unique_ptr<Listener> connect_listener_, publish_listener_;
   Timer reconnect_timer_;
-  // A delivery that fails while connected (the broker refused it, Paho gave up) is retried from its seq after a
-  // pause: not at once, so a record the broker keeps refusing cannot spin the loop.
-  Timer retry_timer_;
-  Seq retry_from_ = 0;  // lowest failed seq waiting for the retry timer; 0 = none
-  std::chrono::milliseconds backoff_{500};
+  Timer retry_timer_;       // a refused record waits here before it is sent again
+  std::chrono::milliseconds backoff_ = first_backoff;
   bool connected_ = false, connecting_ = false, stopped_ = false;
-  std::uint64_t epoch_ = 0;       // bumps on every new connection; stale deliveries are recognised by it
-  Seq cursor_ = 0;                // highest seq handed to Paho on this connection
-  std::set<Seq> inflight_;
-  static constexpr std::size_t window_ = 20;  // mosquitto's Receive Maximum; also the fastest window measured
+  std::uint64_t epoch_ = 0;  // bumps on every new connection; stale deliveries are recognised by it
+  Seq cursor_ = 0;           // highest seq handed to the link on this connection
+  std::unordered_map<std::uint64_t, Outstanding> outstanding_;  // by link token
+  std::deque<Control> controls_;
+  std::size_t queued_replies_ = 0;
+  Seq paused_at_ = 0;        // a refused record being retried: no record is sent until it is
+  std::map<Seq, int> refusals_;
+  std::map<std::string, std::chrono::steady_clock::time_point> parked_topics_;  // topic -> when it last parked one
+  std::uint64_t dropped_replies_ = 0;
+  LogLimit refusal_log_, failure_log_;
 };
 
 }  // namespace tally

@@ -18,7 +18,8 @@ Station::Station(Config config, EventLoop& loop)
       stamp_{config_.station.id, clock_synchronised()},
       buffer_(buffer_options(config_.buffer)),
       production_(config_.station.mode, config_.station.downtime_s, config_.recipes, stamp_),
-      publisher_(config_.mqtt, config_.base_topic(), status_payload(false), loop, buffer_),
+      publisher_(make_paho_link(config_.mqtt, config_.base_topic() + "/status", status_payload(false), loop),
+                 config_.base_topic(), loop, buffer_),
       since_(std::chrono::system_clock::now()),
       clock_check_(loop, [this] { stamp_.clock_synced = clock_synchronised(); }),
       commit_retry_(loop, [] {}),  // waking the loop is enough: the end-of-iteration hook retries the commit
@@ -26,6 +27,7 @@ Station::Station(Config config, EventLoop& loop)
         note_limited_commands();
         if (buffer_.count() != status_buffered_) publish_status();
       }),
+      refused_flush_(loop, [this] { flush_refused(); }),
       production_timer_(loop, [this] {
         Outcome o;
         o.records = production_.tick(std::chrono::system_clock::now());
@@ -33,6 +35,9 @@ Station::Station(Config config, EventLoop& loop)
       }) {
   publisher_.on_connected = [this] { publish_states(); };
   publisher_.on_command = [this](const Publisher::Command& c) { on_command(c); };
+  publisher_.on_refused = [this](Seq seq, const std::string& topic, int reason, const std::string& why) {
+    on_publish_refused(seq, topic, reason, why);
+  };
   loop_.at_iteration_end([this] { end_of_iteration(); });
 }
 
@@ -113,6 +118,7 @@ bool Station::reload() {
   devices_.clear();
   config_.devices = std::move(fresh.devices);
   config_.recipes = fresh.recipes;
+  config_.scan_rules = std::move(fresh.scan_rules);  // [[scan_rules]] reload with the rest (PRODUCT.md: SIGHUP)
   production_.set_recipes(std::move(fresh.recipes));
   start_devices();
   spdlog::info("reload: {} devices from {}", config_.devices.size(), config_.path);
@@ -132,6 +138,44 @@ void Station::on_device_state(const DeviceConfig& device, bool online, const std
   emit_event(online ? "device.online" : "device.offline", fields);
   for (const auto& d : devices_)
     if (&d->config() == &device) publisher_.publish_state("devices/" + device.name + "/state", device_state_payload(*d));
+}
+
+void Station::on_publish_refused(Seq seq, const std::string& topic, int reason, const std::string& why) {
+  // When the broker refuses the events topic itself, a publish.refused event would be refused and parked too and
+  // feed itself: the log says it instead.
+  if (topic == config_.base_topic() + "/events") {
+    std::uint64_t suppressed = 0;
+    if (events_refused_log_.allow(suppressed))
+      spdlog::error("mqtt: the broker refuses {} itself ({}); seq {} parked", topic, why, seq);
+    return;
+  }
+  auto& p = refused_pending_[topic];
+  p.reason = reason;
+  p.error = why;
+  p.seqs.push_back(seq);
+  // One event per topic at most every refused_report_interval, naming every parked seq: a denied topic with a
+  // reading every 100 ms must not turn into ten events a second.
+  if (!refused_flush_.armed()) {
+    const auto since = std::chrono::steady_clock::now() - refused_reported_;
+    if (since >= refused_report_interval) flush_refused();
+    else refused_flush_.arm(std::chrono::duration_cast<std::chrono::milliseconds>(refused_report_interval - since));
+  }
+}
+
+void Station::flush_refused() {
+  for (auto& [topic, p] : refused_pending_) {
+    json seqs = json::array();
+    for (std::size_t i = 0; i < p.seqs.size() && i < 1000; ++i) seqs.push_back(p.seqs[i]);
+    emit_event("publish.refused", {{"topic", topic},
+                                   {"reason", p.reason},
+                                   {"error", p.error},
+                                   {"first_seq", p.seqs.front()},
+                                   {"last_seq", p.seqs.back()},
+                                   {"count", p.seqs.size()},
+                                   {"seqs", seqs}});
+  }
+  refused_pending_.clear();
+  refused_reported_ = std::chrono::steady_clock::now();
 }
 
 void Station::emit_event(const std::string& name, const json& fields) {

@@ -19,6 +19,7 @@
 #include "config.hpp"
 #include "device_runner.hpp"
 #include "event_loop.hpp"
+#include "log_limit.hpp"
 #include "outputs.hpp"
 #include "production.hpp"
 #include "publisher.hpp"
@@ -70,10 +71,12 @@ class Station {
   // Runs a production command that device input triggered (a scan, a pulse), records it as a `command` event with
   // the device as its source, and returns whether it was accepted.
   bool run_device_command(const std::string& device, const std::string& cmd, const json& args, wall_time ts);
-  void feedback(const DeviceConfig& device, bool accepted);
+  void feedback(const DeviceConfig& device, OutputPattern pattern);
   void save_counters();
   void on_device_state(const DeviceConfig& device, bool online, const std::string& error);
   void emit_event(const std::string& name, const json& fields);
+  void on_publish_refused(Seq seq, const std::string& topic, int reason, const std::string& why);
+  void flush_refused();
   void end_of_iteration();
   void try_commit();
   void buffer_alarm(const std::string& id, bool active, const std::string& message);
@@ -92,7 +95,7 @@ class Station {
   std::unique_ptr<Outputs> outputs_;
   std::map<std::string, std::int64_t> counters_;  // running pulse totals per device, kept in the buffer's state
   wall_time since_;
-  Timer clock_check_, commit_retry_, status_refresh_, production_timer_;
+  Timer clock_check_, commit_retry_, status_refresh_, refused_flush_, production_timer_;
   std::string published_context_;
   // Readings change step accumulators (last stable weight, time in range) many times a second: those changes are
   // saved at most every context_save_interval (and at every transition and at shutdown), not on every commit.
@@ -104,18 +107,29 @@ class Station {
   std::vector<std::pair<Publisher::Command, std::string>> pending_replies_;  // the last B/context payload, so it is published only when it changes
   std::int64_t status_buffered_ = -1;  // "buffered" in the last published status
   bool commit_failing_ = false;
+  bool stopping_ = false;
+  // Records the broker refused and the publisher parked, reported as one publish.refused event per topic at most
+  // every refused_report_interval.
+  struct Refused {
+    int reason = 0;
+    std::string error;
+    std::vector<Seq> seqs;
+  };
+  std::map<std::string, Refused> refused_pending_;
+  std::chrono::steady_clock::time_point refused_reported_{};
+  static constexpr std::chrono::seconds refused_report_interval{10};
+  LogLimit events_refused_log_;  // shutdown began: commands are refused
   bool buffer_high_ = false;
   static constexpr std::chrono::milliseconds kCommitBackoffMin{250}, kCommitBackoffMax{4000};
   std::chrono::milliseconds commit_backoff_ = kCommitBackoffMin;
   std::chrono::steady_clock::time_point commit_retry_at_{};
-  bool stopping_ = false;
   commands::RateLimit command_rate_{commands::kRate, commands::kBurst};
   std::uint64_t commands_limited_ = 0;  // refused by the rate limit since the last command.rate_limited event
   std::deque<std::pair<std::int64_t, std::string>> remembered_;  // (wall ms, state key), oldest first
   static constexpr std::size_t kRememberedReplies = 1000;
   static constexpr std::chrono::hours kRememberFor{24};
   static constexpr const char* kRememberedPrefix = "cmd-id/";
-  commands::QueueBound command_queue_;   // see command_queue(); wired by the publisher's message callback  // shutdown began: commands are refused
+  commands::QueueBound command_queue_;   // see command_queue(); wired by the publisher's message callback
 };
 
 }  // namespace tally

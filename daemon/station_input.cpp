@@ -16,25 +16,17 @@ void Station::on_reading(const DeviceConfig& device, const Reading& r) {
 }
 
 void Station::on_scan(const DeviceConfig& device, const Scan& s) {
-  // What an unmatched scan means (shared/PRODUCT.md, "What a station does with input"): a part serial while a work
-  // order is active, an ingredient lot during a weigh step, else it is only recorded.
-  std::string cmd;
-  json args = json::object();
+  // What the scan means is decided by scan::interpret (daemon/scan/, pure and tested there): GS1 and check digits,
+  // then [[scan_rules]] (first match wins), then the fallbacks of shared/PRODUCT.md. Here it is only applied: the
+  // record first (it precedes the command's own records in seq order), then the command, then the feedback.
   const StationContext& ctx = production_.context();
-  if (ctx.mode == Mode::discrete && !ctx.work_order.empty()) {
-    cmd = "unit.add";
-    args["serial"] = s.code;
-  } else if (ctx.mode == Mode::process && production_.weighing()) {
-    cmd = "lot.record";
-    args["lot"] = s.code;
-  }
-  json fields{{"device", device.name}, {"code", s.code}};
-  if (!s.symbology.empty()) fields["symbology"] = s.symbology;
-  fields["valid"] = true;
-  if (!cmd.empty()) fields["action"] = cmd;
-  buffer_.append(make_record(RecordKind::scan, "scans", stamp_, s.ts, fields, ctx));
-  const bool accepted = cmd.empty() || run_device_command(device.name, cmd, args, s.ts);
-  feedback(device, accepted);
+  const scan::ScanSituation situation{ctx.mode, !ctx.work_order.empty(), production_.weighing()};
+  scan::ScanDecision d = scan::interpret(s, config_.scan_rules, situation);
+  d.record["device"] = device.name;
+  buffer_.append(make_record(RecordKind::scan, "scans", stamp_, s.ts, d.record, ctx));
+  const bool command_ok = d.valid && !d.cmd.empty() && run_device_command(device.name, d.cmd, d.args, s.ts);
+  if (!d.valid) spdlog::info("{}: scan refused: {}", device.name, d.record.value("reason", ""));
+  feedback(device, scan::feedback_pattern(d, command_ok));
 }
 
 void Station::on_pulse(const DeviceConfig& device, const Pulse& p) {
@@ -61,9 +53,9 @@ bool Station::run_device_command(const std::string& device, const std::string& c
   return o.ok;
 }
 
-void Station::feedback(const DeviceConfig& device, bool accepted) {
+void Station::feedback(const DeviceConfig& device, OutputPattern pattern) {
   if (device.feedback.empty() || !outputs_) return;
-  outputs_->play(device.feedback, accepted ? OutputPattern::accepted : OutputPattern::refused);
+  outputs_->play(device.feedback, pattern);
 }
 
 void Station::save_counters() {

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 
 #include <cstring>
+#include <sstream>
 
 #include "harness.hpp"
 
@@ -179,4 +180,23 @@ TEST_CASE("SIGTERM while the broker never answers the connect still exits 0 with
   again.start();
   REQUIRE(sub.wait_for([](const auto& all) { return events(all, "daemon.started").size() == 2; }));
   CHECK(events(sub.messages(), "daemon.stopped").size() == 1);
+}
+
+TEST_CASE("under journald (JOURNAL_STREAM) every log line starts with its numeric syslog priority") {
+  TempDir dir;
+  Broker broker(dir.path());
+  ::setenv("JOURNAL_STREAM", "8:12345", 1);
+  Daemon tallyd(dir, station_config(broker, dir,
+                                    "[[devices]]\nname = \"gone\"\ndriver = \"serial-line\"\nport = \"" +
+                                        dir.file("no-such-tty") + "\"\n"));
+  tallyd.start();
+  ::unsetenv("JOURNAL_STREAM");
+  // journald parses "<4>" (warning) but not "<warning>": `journalctl -p warning` must find the offline device.
+  REQUIRE(wait_until([&] { return tallyd.log().find("<4>warning: device gone: offline") != std::string::npos; }));
+  CHECK(tallyd.log().find("<6>info: tallyd") != std::string::npos);
+  std::istringstream lines(tallyd.log());
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    CHECK((line.size() > 3 && line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>'));
+  }
 }

@@ -63,8 +63,8 @@ int free_loopback_port() {
 
 Broker::Broker(const std::string& dir, bool persistence) : Broker(dir, persistence, "") {}
 
-Broker::Broker(const std::string& dir, bool persistence, std::string secure_listener)
-    : dir_(dir), persistence_(persistence), secure_listener_(std::move(secure_listener)) {
+Broker::Broker(const std::string& dir, bool persistence, std::string secure_listener, bool unlimited_queue)
+    : dir_(dir), persistence_(persistence), secure_listener_(std::move(secure_listener)), unlimited_queue_(unlimited_queue) {
   // The port comes from the kernel, but someone may take it before mosquitto binds it: try a few.
   for (int attempt = 0;; ++attempt) {
     port_ = free_loopback_port();
@@ -97,9 +97,9 @@ void Broker::write_config() {
   out << "listener " << port_ << " 127.0.0.1\n"
       << "allow_anonymous true\n"
       << "log_dest stderr\n"
-      << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
-      // Unlimited queue per client: bulk tests must not lose QoS 1 messages to a slow or absent subscriber.
-      << "max_queued_messages 0\n";
+      << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
+  // Unlimited queue per client: bulk tests must not lose QoS 1 messages to a slow or absent subscriber.
+  if (unlimited_queue_) out << "max_queued_messages 0\n";
   // Started as root, mosquitto switches to user "mosquitto", which cannot write a test's temp dir. 2.0.11 accepts
   // `user root` (it only warns); as non-root the option has no effect.
   if (::geteuid() == 0) out << "user root\n";

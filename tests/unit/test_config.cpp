@@ -136,7 +136,7 @@ driver = "warp-drive"
   CHECK(std::any_of(p.begin(), p.end(), [](const std::string& s) {
     return s.rfind("t.toml:18:11: devices[1] (Kettle) pattern: invalid regular expression", 0) == 0;
   }));
-  CHECK(has(p, "t.toml:22:10: devices[2] (probe) driver: unknown driver \"warp-drive\" (known: scale-serial, serial-line, simulated)"));
+  CHECK(has(p, "t.toml:22:10: devices[2] (probe) driver: unknown driver \"warp-drive\" (known: scale-serial, scanner-evdev, scanner-serial, serial-line, simulated)"));
   CHECK(p.size() == 12);
 }
 

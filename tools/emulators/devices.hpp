@@ -15,4 +15,8 @@ int run_serial_line(const Options& options);
 std::vector<OptionSpec> scale_options();
 int run_scale(const Options& options);
 
+// scanner: a USB keyboard-wedge barcode scanner typing codes as input_event records into a FIFO.
+std::vector<OptionSpec> scanner_options();
+int run_scanner(const Options& options);
+
 }  // namespace tally::emu

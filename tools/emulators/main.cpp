@@ -27,6 +27,8 @@ const Subcommand kSubcommands[] = {
      run_serial_line},
     {"scale", "a bench scale: MT-SICS, A&D, Ohaus, Sartorius or Adam (tare, zero, stability, overload)",
      scale_options, run_scale},
+    {"scanner", "a keyboard-wedge barcode scanner typing codes as key events into a FIFO (layouts, GS1, terminator)",
+     scanner_options, run_scanner},
 };
 
 void overview(std::FILE* to) {

@@ -1,0 +1,119 @@
+// What a scan means: rules first (first match wins), then the fallbacks of shared/PRODUCT.md; invalid codes do
+// nothing. The station applies these decisions as they are (station_input.cpp).
+#include <catch2/catch.hpp>
+
+#include "gs1.hpp"
+#include "scan_rules.hpp"
+
+using namespace tally;
+using namespace tally::scan;
+
+namespace {
+ScanRule rule(std::string pattern, std::string action, std::vector<std::string> fields) {
+  return ScanRule{pattern, std::regex(pattern, std::regex::ECMAScript), std::move(action), std::move(fields)};
+}
+Scan a_scan(std::string code, std::string symbology = "") { return Scan{std::move(code), std::move(symbology), {}}; }
+
+const std::vector<ScanRule> rules = {
+    rule("^BATCH:([^:]+):(.+)$", "batch.start", {"recipe", "batch"}),
+    rule("^WO:([^:]+)(?::([0-9]+))?$", "work_order.start", {"work_order", "target"}),
+    rule("^OP:(.+)$", "operator.set", {"operator"}),
+    rule("^OP:admin$", "work_order.end", {}),  // never reached: the rule above matches first
+};
+const ScanSituation idle_process{Mode::process, false, false};
+const ScanSituation weighing{Mode::process, false, true};
+const ScanSituation idle_discrete{Mode::discrete, false, false};
+const ScanSituation producing{Mode::discrete, true, false};
+}  // namespace
+
+TEST_CASE("a matching rule gives its command with the captured fields") {
+  const auto d = interpret(a_scan("BATCH:lavender-soap:B-0042"), rules, idle_process);
+  CHECK(d.valid);
+  CHECK(d.cmd == "batch.start");
+  CHECK(d.args == json{{"recipe", "lavender-soap"}, {"batch", "B-0042"}});
+  CHECK(d.record["action"] == "batch.start");
+  CHECK(d.record["rule"] == 1);
+  CHECK(d.record["valid"] == true);
+  CHECK(d.record["code"] == "BATCH:lavender-soap:B-0042");
+  CHECK_FALSE(d.record.contains("symbology"));
+}
+
+TEST_CASE("rules win over the fallbacks, and the first match wins") {
+  const auto d = interpret(a_scan("OP:admin"), rules, producing);
+  CHECK(d.cmd == "operator.set");
+  CHECK(d.args == json{{"operator", "admin"}});
+}
+
+TEST_CASE("a target field becomes a number, an unmatched optional group is left out, serial digits stay text") {
+  CHECK(interpret(a_scan("WO:WO-7:25"), rules, idle_discrete).args == json{{"work_order", "WO-7"}, {"target", 25}});
+  CHECK(interpret(a_scan("WO:WO-7"), rules, idle_discrete).args == json{{"work_order", "WO-7"}});
+  const auto d = interpret(a_scan("000123"), rules, producing);
+  CHECK(d.args == json{{"serial", "000123"}});
+}
+
+TEST_CASE("fallbacks: a part serial while a work order runs, a lot during a weigh step, else only recorded") {
+  auto d = interpret(a_scan("SN-1001"), rules, producing);
+  CHECK(d.cmd == "unit.add");
+  CHECK(d.args == json{{"serial", "SN-1001"}});
+  CHECK(d.record["action"] == "unit.add");
+
+  d = interpret(a_scan("LOT-88"), rules, weighing);
+  CHECK(d.cmd == "lot.record");
+  CHECK(d.args == json{{"lot", "LOT-88"}});
+
+  for (const auto& situation : {idle_process, idle_discrete}) {
+    d = interpret(a_scan("SN-1001"), rules, situation);
+    CHECK(d.cmd.empty());
+    CHECK(d.valid);
+    CHECK_FALSE(d.record.contains("action"));
+  }
+}
+
+TEST_CASE("GS1: AI 10 is the lot, AI 21 the serial, and the elements are in the record") {
+  const std::string code = std::string("0109506000134376") + "10LOT-5" + GS + "21SER-9";
+  auto d = interpret(a_scan(code, "]C1"), rules, weighing);
+  CHECK(d.cmd == "lot.record");
+  CHECK(d.args == json{{"lot", "LOT-5"}});
+  CHECK(d.record["gs1"] == json{{"01", "09506000134376"}, {"10", "LOT-5"}, {"21", "SER-9"}});
+  CHECK(d.record["symbology"] == "]C1");
+
+  d = interpret(a_scan(code, "]C1"), rules, producing);
+  CHECK(d.cmd == "unit.add");
+  CHECK(d.args == json{{"serial", "SER-9"}});
+}
+
+TEST_CASE("an invalid code is recorded with the reason and takes no action, not even a matching rule's") {
+  const std::vector<ScanRule> catch_all = {rule("^.*$", "operator.set", {"operator"})};
+  auto d = interpret(a_scan("0109506000134370", "]d2"), catch_all, producing);
+  CHECK_FALSE(d.valid);
+  CHECK(d.cmd.empty());
+  CHECK(d.record["valid"] == false);
+  CHECK(d.record["reason"] == "(01): check digit is 0, expected 6");
+  CHECK_FALSE(d.record.contains("action"));
+
+  d = interpret(a_scan("4006381333932"), catch_all, producing);  // EAN-13 with the wrong check digit (1 would be right)
+  CHECK_FALSE(d.valid);
+  CHECK(d.record["reason"] == "EAN-13: check digit is 2, expected 1");
+}
+
+TEST_CASE("scan-rule patterns: length, nesting and syntax are checked with a position") {
+  std::size_t column = 0;
+  CHECK(pattern_problem("^BATCH:([^:]+):(.+)$", column).empty());
+  CHECK(pattern_problem(std::string(1025, 'a'), column).find("at most 1024") != std::string::npos);
+  CHECK(pattern_problem("((((((((a))))))))", column).empty());
+  CHECK(pattern_problem("(((((((((a)))))))))", column).find("nested deeper than 8 at character 9") != std::string::npos);
+  CHECK(column == 9);
+  CHECK(pattern_problem("[(((((((((]", column).empty());  // brackets inside a class are not groups
+  CHECK(pattern_problem("^BATCH:(", column).find("invalid regular expression") != std::string::npos);
+  CHECK(pattern_problem("", column) == "must not be empty");
+}
+
+TEST_CASE("operator feedback: accepted only for a valid code whose command (if any) was taken") {
+  const auto recorded = interpret(a_scan("SN-1"), rules, idle_process);
+  CHECK(feedback_pattern(recorded, false) == OutputPattern::accepted);  // nothing to run: taken as recorded
+  const auto unit = interpret(a_scan("SN-1"), rules, producing);
+  CHECK(feedback_pattern(unit, true) == OutputPattern::accepted);
+  CHECK(feedback_pattern(unit, false) == OutputPattern::refused);  // e.g. a duplicate serial
+  const auto bad = interpret(a_scan("02345689"), rules, producing);
+  CHECK(feedback_pattern(bad, true) == OutputPattern::refused);
+}
