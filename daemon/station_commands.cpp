@@ -13,9 +13,18 @@ namespace tally {
 
 
 void Station::on_command(const Publisher::Command& c) {
-  // A flood is refused without replies (each would be one more publish) and counted in one event at a time.
+  // A flood is refused: each command over the rate gets a short error reply (the MQTT link paces replies like
+  // records) and changes nothing; none gets its own `command` event, they are counted in one command.rate_limited
+  // event at a time, so a flood cannot fill the buffer.
   if (!command_rate_.admit(std::chrono::steady_clock::now())) {
     if (commands_limited_++ == 0) spdlog::warn("commands: more than {} a second; refusing the excess", commands::kRate);
+    const commands::Decoded d = commands::decode(c.payload);
+    Publisher::Command safe = c;
+    if (!c.response_topic.empty() && !commands::response_topic_problem(c.response_topic, config_.base_topic()).empty())
+      safe.response_topic.clear();
+    pending_replies_.emplace_back(safe, to_text(json{{"id", commands::summary(d.id)}, {"ok", false},
+                                                     {"error", "rate limited: over " + std::to_string(int(commands::kRate)) +
+                                                                   " commands a second"}}));
     return;
   }
   note_limited_commands();
@@ -78,8 +87,8 @@ void Station::handle_command(const Publisher::Command& c) {
                           {{"status", status_json(true)}, {"context", production_.context_payload()}, {"devices", devices}});
   }
   if (cmd == "alarm.ack") {
-    const std::string alarm = args.contains("alarm") ? to_text(args["alarm"]) : "";
-    return finish_command(c, id, cmd, args, false, "no active alarm " + to_text(commands::summary(alarm)), {});
+    const std::string alarm = args.contains("alarm") ? to_text(commands::summary(args["alarm"])) : "";
+    return finish_command(c, id, cmd, args, false, "no active alarm " + alarm, {});
   }
   finish_command(c, id, cmd, args, false, "unknown command \"" + to_text(commands::summary(cmd)).substr(1), {});
 }
