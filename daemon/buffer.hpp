@@ -1,27 +1,37 @@
 #pragma once
 // The store-and-forward buffer: an SQLite database in WAL mode that holds every record from the moment it is
-// committed until the broker has acknowledged it.
+// committed until the broker has acknowledged it. buffer.cpp: the record path (append, commit, acknowledge, read,
+// the max_bytes bound); buffer_open.cpp: opening, the seq reservation file, recovery and salvage of a damaged file.
 //
-// - `seq` is per station, starts at 1, goes up by exactly one per record and is never reused, also across restarts
-//   and after every record was acknowledged and deleted (the high-water mark is kept in a `meta` table).
+// - `seq` is per station, starts at 1, goes up by exactly one per record and is never reused, also across restarts,
+//   after every record was acknowledged and deleted (the high-water mark is kept in a `meta` table), and after the
+//   database is damaged or lost: seqs are RESERVED in blocks of kSeqBlock in a small file beside the database,
+//   "<path>.seq", written atomically (temporary file, fsync, rename, fsync of the directory) before a record with a
+//   seq above the reservation is committed. A new or damaged database continues above it.
 // - Appends and acknowledgements are queued in memory and written by commit() in ONE transaction: the daemon calls
 //   commit() once per event-loop iteration, so a burst of readings costs one transaction, not one per reading.
 // - Bounded by max_bytes: when the records in the database take more, the oldest READINGS are deleted (never events,
 //   scans, units, alarms or batch records), down to 90 % of the bound, and commit() reports what it dropped so the
 //   caller can record a buffer.overflow event.
 // - A file that is not a database or fails SQLite's quick_check is moved aside to "<path>.corrupt-<UTC time>" (with
-//   its -wal and -shm files), a new database is started, and recovered() says so. The seq high-water mark is read
-//   from the damaged file when SQLite still can; otherwise seq restarts at 1 and recovered()->seq_recovered is false.
-// - A failed commit (disk full, I/O error) rolls back and keeps the queued records in memory for the next commit:
-//   nothing is lost while the disk is full; commit() throws buffer_error so the caller can log and retry.
+//   its -wal and -shm files), a new database is started, what SQLite can still read of it (records and state
+//   documents) is copied into the new one, and recovered() says what was saved and which seqs could not be. A
+//   database found empty or missing while the reservation file says seqs were given out counts as damaged too.
+// - A failed commit (disk full, I/O error) rolls back and keeps the queued records in memory: nothing committed is
+//   lost while the disk is full. While commits fail (write_failing()), the next commit writes the acknowledgements
+//   alone first (deleting frees pages), then the records in small transactions, oldest first, so that a few free
+//   pages are enough to make progress; the records queued in memory are bounded by kMemoryBound bytes, beyond
+//   which the oldest READINGS in memory are dropped and reported like the disk bound. The caller paces the retries.
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
 #include <chrono>
 #include <map>
 #include <set>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "record.hpp"
@@ -47,10 +57,21 @@ struct Overflow {
   std::int64_t dropped = 0;
 };
 
+struct SeqRange {
+  Seq first_seq = 0;
+  Seq last_seq = 0;
+  bool operator==(const SeqRange&) const = default;
+};
+
 struct Recovery {
-  std::string moved_to;   // where the damaged file now is
-  std::string reason;     // SQLite's words
-  bool seq_recovered = false;
+  std::string moved_to;   // where the damaged file now is ("" when there was no file to move: it was missing)
+  std::string reason;     // SQLite's words, or what was wrong
+  bool seq_recovered = false;  // the high-water mark is known (from the reservation file or the damaged file)
+  std::int64_t salvaged = 0;   // records copied from the damaged file into the new one
+  std::vector<std::string> salvaged_states;  // state documents copied (e.g. "context")
+  // Seqs that may have held records not yet delivered and could not be read. Acknowledged (delivered) records
+  // leave gaps too and cannot be told apart, so this is an upper bound on what was lost.
+  std::vector<SeqRange> unsaved;
 };
 
 // Seqs skipped at open because the previous run ended in a power cut (see Buffer::seq_skipped).
@@ -65,6 +86,11 @@ struct BufferStats {
   std::uint64_t acknowledged = 0;   // records deleted after acknowledgement since open
   std::uint64_t dropped = 0;        // readings dropped by overflow since open
 };
+
+namespace sql {
+class Connection;
+}
+struct BufferStatements;
 
 class Buffer {
  public:
@@ -83,6 +109,14 @@ class Buffer {
   // at most kAckDelay or kAckBatch of them, unless `flush_acknowledgements` (at shutdown): an acknowledged record
   // still in the file is never read again, only deleted later; after a crash it may be sent a second time.
   std::optional<Overflow> commit(bool flush_acknowledgements = false);
+  // While commits fail: true, with SQLite's words for the last failure (e.g. "database or disk is full").
+  bool write_failing() const { return !write_error_.empty(); }
+  const std::string& write_error() const { return write_error_; }
+  // Readings dropped from the in-memory queue since the last call (commits failing for long): for a
+  // buffer.overflow event. Checked after append()s and after a failed commit().
+  std::optional<Overflow> take_memory_overflow();
+  static constexpr std::size_t kMemoryBound = 2u << 20;  // bytes of queued payloads before readings are dropped
+  static constexpr std::size_t kRetryChunk = 64;         // records per transaction while recovering from failures
   static constexpr auto kAckDelay = std::chrono::seconds(10);
   static constexpr std::size_t kAckBatch = 1000;
 
@@ -90,6 +124,9 @@ class Buffer {
   // them: a state change and the events that describe it are committed together or not at all.
   void put_state(const std::string& key, std::string value);
   std::optional<std::string> get_state(const std::string& key) const;  // the queued value, else the committed one
+  void erase_state(const std::string& key);  // queued like put_state
+  // Every state document whose key starts with `prefix` (queued changes applied), by key.
+  std::map<std::string, std::string> states_with_prefix(const std::string& prefix) const;
 
   // Committed records with seq > after, oldest first, at most `limit`. Acknowledgements not yet committed are
   // still returned: call commit() first.
@@ -99,6 +136,9 @@ class Buffer {
   Seq last_committed_seq() const;      // highest seq written to the database (0 when none ever)
   std::size_t pending() const;         // appends + acknowledgements queued and not yet committed
   std::uint64_t used_bytes() const;    // bytes the records take in the database (pages in use)
+  // used_bytes() as last measured by a commit (every hundredth of max_bytes written), once: then nothing until the
+  // next measurement. For the buffer.high alarm without measuring on every commit.
+  std::optional<std::uint64_t> measured_bytes() { return std::exchange(measured_, std::nullopt); }
   const std::optional<Recovery>& recovered() const { return recovery_; }
   // With synchronous=NORMAL a power cut may roll back the last commits, which were already published: their seqs
   // must not be given to new records. The buffer notes at open that it is running (with the kernel's boot id) and
@@ -108,43 +148,37 @@ class Buffer {
   const std::optional<SeqSkip>& seq_skipped() const { return seq_skip_; }
   void mark_clean_shutdown();  // commits everything queued, acknowledged deletions included
   static constexpr Seq kPowerLossMargin = 100'000;  // more than a WAL between two checkpoints can hold
+  static constexpr Seq kSeqBlock = 10'000;  // seqs reserved per write of "<path>.seq" (one fsync per block)
+  Seq reserved_seq() const { return reserved_; }  // highest seq the reservation file covers
   const BufferStats& stats() const { return stats_; }
   const std::string& path() const { return options_.path; }
 
  private:
-  // implementation detail: see buffer.cpp
+  // buffer_open.cpp
   void open_database();
-  void prepare_statements();
+  void open_or_recover();
+  void recover(const std::string& reason);
   void check_previous_shutdown();
+  void reserve(Seq seq);  // writes "<path>.seq" covering `seq` when it does not yet
+  void close_database() noexcept;
+  // buffer.cpp
   void write_states();
   void save_high_water(Seq seq);
-  void close_database() noexcept;
-  sqlite3_stmt* prepare(const char* sql);
-  void run(sqlite3_stmt* statement, const char* what) const;
-  std::int64_t query_int(sqlite3_stmt* statement, const char* what) const;
   void rollback() noexcept;
+  void write_chunk(std::size_t count, bool with_acks, bool with_states);
+  std::optional<Overflow> commit_while_failing();
+  void bound_memory();
   std::optional<Overflow> enforce_bound();
+  std::optional<Overflow> after_commit();
 
   BufferOptions options_;
-  sqlite3* db_ = nullptr;
-  std::vector<sqlite3_stmt*> statements_;  // every prepared statement, finalized on close
-  sqlite3_stmt* begin_ = nullptr;
-  sqlite3_stmt* commit_ = nullptr;
-  sqlite3_stmt* rollback_ = nullptr;
-  sqlite3_stmt* insert_ = nullptr;
-  sqlite3_stmt* delete_ = nullptr;
-  sqlite3_stmt* save_last_seq_ = nullptr;
-  sqlite3_stmt* read_after_ = nullptr;
-  sqlite3_stmt* put_state_ = nullptr;
-  sqlite3_stmt* get_state_ = nullptr;
-  std::map<std::string, std::string> states_;
-  sqlite3_stmt* page_count_ = nullptr;
-  sqlite3_stmt* freelist_count_ = nullptr;
-  sqlite3_stmt* oldest_readings_ = nullptr;
-  sqlite3_stmt* drop_readings_ = nullptr;
+  std::unique_ptr<sql::Connection> db_;
+  std::unique_ptr<BufferStatements> st_;  // destroyed before the connection is closed
+  std::map<std::string, std::optional<std::string>> states_;  // nullopt: erase
   std::uint64_t page_size_ = 4096;
   Seq next_seq_ = 1;
   Seq committed_seq_ = 0;
+  Seq reserved_ = 0;
   struct Pending {
     Seq seq;
     RecordKind kind;
@@ -152,14 +186,18 @@ class Buffer {
     std::string payload;
   };
   std::vector<Pending> appends_;
+  std::size_t appended_bytes_ = 0;  // payload bytes in appends_
+  std::optional<Overflow> memory_overflow_;
   std::set<Seq> acks_;
   std::chrono::steady_clock::time_point oldest_ack_{};
   std::uint64_t bytes_since_check_ = 0;
   std::optional<Recovery> recovery_;
   std::optional<SeqSkip> seq_skip_;
   std::string boot_id_;
+  std::string write_error_;
   BufferStats stats_;
   std::int64_t count_ = 0;
+  std::optional<std::uint64_t> measured_;
   bool warned_full_ = false;  // warn once while only records that are never dropped are left
 };
 

@@ -31,7 +31,7 @@ std::vector<DeviceConfig> read_devices(const toml::table& root, Diagnostics& dia
   for (std::size_t i = 0; i < array->size(); ++i) {
     const toml::table& table = *array->get(i)->as_table();
     const auto* name_node = table.get("name");
-    const std::string label = name_node && name_node->is_string()
+    const std::string label = name_node && name_node->is_string() && name_node->as_string()->get().size() <= limits::name
                                   ? "devices[" + std::to_string(i + 1) + "] (" + *name_node->value<std::string>() + ")"
                                   : "devices[" + std::to_string(i + 1) + "]";
     TableReader k(table, label, diag);

@@ -31,6 +31,7 @@ Station::Station(Config config, EventLoop& loop)
       clock_check_(loop, [this] { stamp_.clock_synced = clock_synchronised(); }),
       commit_retry_(loop, [] {}),  // waking the loop is enough: the end-of-iteration hook retries the commit
       status_refresh_(loop, [this] {
+        note_limited_commands();
         if (buffer_.count() != status_buffered_) publish_status();
         check_buffer_usage();
       }),
@@ -61,15 +62,19 @@ Station::~Station() {
 
 void Station::start() {
   if (const auto& r = buffer_.recovered()) {
-    spdlog::error("buffer: {} was damaged ({}); moved to {} and a new buffer started", config_.buffer.path,
-                  r->reason, r->moved_to);
+    json unsaved = json::array();
+    for (const auto& range : r->unsaved) unsaved.push_back({{"first_seq", range.first_seq}, {"last_seq", range.last_seq}});
     emit_event("buffer.corrupt", {{"moved_to", r->moved_to}, {"reason", r->reason},
-                                  {"seq_recovered", r->seq_recovered}});
+                                  {"seq_recovered", r->seq_recovered}, {"salvaged", r->salvaged},
+                                  {"salvaged_state", r->salvaged_states}, {"unsaved", unsaved}});
+    buffer_alarm("buffer.corrupt", true,
+                 "the buffer database was damaged and moved to " + (r->moved_to.empty() ? "(nothing)" : r->moved_to));
   }
   if (const auto saved = buffer_.get_state("context")) {
     if (const auto warning = production_.restore(*saved)) spdlog::warn("context: {}", *warning);
   }
   if (const auto saved = buffer_.get_state("batches/last")) batch_last_ = *saved;
+  load_remembered_replies();
   if (const auto saved = buffer_.get_state("counters")) {
     const json totals = json::parse(*saved, nullptr, false);
     if (totals.is_object())
@@ -234,6 +239,21 @@ void Station::publish_context() {
 }
 
 void Station::end_of_iteration() {
+  // While commits fail (disk full), they are retried when the back-off timer says, not on every wake-up: each
+  // attempt writes, and a full disk must not cost a core.
+  if (!commit_failing_ || std::chrono::steady_clock::now() >= commit_retry_at_) try_commit();
+  if (const auto dropped = buffer_.take_memory_overflow()) {
+    spdlog::warn("buffer: cannot write and {} bytes queued in memory; dropped {} oldest readings (seq {}..{})",
+                 Buffer::kMemoryBound, dropped->dropped, dropped->first_seq, dropped->last_seq);
+    emit_event("buffer.overflow", {{"first_seq", dropped->first_seq},
+                                   {"last_seq", dropped->last_seq},
+                                   {"dropped", dropped->dropped},
+                                   {"reason", "memory"}});
+  }
+  publisher_.pump();
+}
+
+void Station::try_commit() {
   try {
     // Committing the overflow event can itself overflow (pages free up late): every drop gets its event.
     auto overflow = buffer_.commit();
@@ -245,20 +265,52 @@ void Station::end_of_iteration() {
                                      {"dropped", overflow->dropped}});
       overflow = buffer_.commit();
     }
-    if (commit_failing_) spdlog::info("buffer: writing again");
+    if (commit_failing_) {
+      spdlog::info("buffer: writing again");
+      buffer_alarm("buffer.disk", false, "");
+      buffer_.commit();  // the clearing event, at once: the disk has room now
+    }
     commit_failing_ = false;
+    commit_backoff_ = kCommitBackoffMin;
     for (const auto& [command, answer] : pending_replies_) publisher_.reply(command, answer);
     if (batch_last_unpublished_) publisher_.publish_state("batches/last", batch_last_);
     batch_last_unpublished_ = false;
     pending_replies_.clear();
   } catch (const buffer_error& e) {
-    // Disk full or an I/O error: the records stay queued in memory and the commit is retried every second.
-    if (!commit_failing_) spdlog::error("buffer: commit failed, keeping {} records in memory: {}", buffer_.pending(),
-                                        e.what());
-    commit_failing_ = true;
-    commit_retry_.arm(std::chrono::seconds(1));
+    // Disk full or an I/O error: the records stay queued in memory (bounded) and the commit is retried with
+    // back-off; acknowledged deletions go first, alone, as soon as it is retried (Buffer::commit).
+    if (!commit_failing_) {
+      spdlog::error("buffer: commit failed, keeping {} records in memory and retrying: {}", buffer_.pending(),
+                    e.what());
+      commit_failing_ = true;
+      buffer_alarm("buffer.disk", true, std::string("records cannot be written: ") + e.what());
+    } else {
+      commit_backoff_ = std::min(commit_backoff_ * 2, kCommitBackoffMax);
+    }
+    commit_retry_at_ = std::chrono::steady_clock::now() + commit_backoff_;
+    commit_retry_.arm(commit_backoff_);
   }
-  publisher_.pump();
+  if (const auto used = buffer_.measured_bytes()) {
+    const auto bound = config_.buffer.max_bytes;
+    if (!buffer_high_ && *used > bound / 10 * 8) {
+      buffer_high_ = true;
+      buffer_alarm("buffer.high", true, "the buffer holds " + std::to_string(*used) + " bytes, above 80 % of max_mb");
+    } else if (buffer_high_ && *used < bound / 10 * 7) {
+      buffer_high_ = false;
+      buffer_alarm("buffer.high", false, "");
+    }
+  }
+}
+
+// The buffer's alarms (buffer.disk, buffer.high, buffer.corrupt). Until the alarm engine is part of the station,
+// recorded as alarm.raised / alarm.cleared events in the stream.
+void Station::buffer_alarm(const std::string& id, bool active, const std::string& message) {
+  json fields{{"alarm", id}};
+  if (active) {
+    fields["severity"] = id == "buffer.high" ? "warning" : "critical";
+    fields["message"] = message;
+  }
+  emit_event(active ? "alarm.raised" : "alarm.cleared", fields);
 }
 
 json Station::status_json(bool online) const {

@@ -9,6 +9,7 @@
 //
 // station.cpp: lifecycle, device state, commit and publish. station_input.cpp: what device input becomes.
 // station_commands.cpp: commands from MQTT (and from scans and pulses) with their replies and events.
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -26,6 +27,7 @@
 #include "production.hpp"
 #include "publisher.hpp"
 #include "recent.hpp"
+#include "station_commands.hpp"
 
 namespace tally {
 
@@ -64,6 +66,10 @@ class Station {
   std::string alarm_payload(const Alarm& a) const;
   void start_devices();
   void on_command(const Publisher::Command& c);
+  void note_limited_commands();
+  static std::string remembered_key(const json& id, const std::string& cmd);
+  void load_remembered_replies();
+  void remember_reply(const std::string& key, const std::string& answer);
   void handle_command(const Publisher::Command& c);
   // Replies to a command and records it as a `command` event.
   void finish_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args,
@@ -90,6 +96,8 @@ class Station {
   void on_publish_refused(Seq seq, const std::string& topic, int reason, const std::string& why);
   void flush_refused();
   void end_of_iteration();
+  void try_commit();
+  void buffer_alarm(const std::string& id, bool active, const std::string& message);
   void publish_states();
   void publish_status();
   void publish_recent(const std::string& device);
@@ -140,6 +148,17 @@ class Station {
   std::chrono::steady_clock::time_point refused_reported_{};
   static constexpr std::chrono::seconds refused_report_interval{10};
   LogLimit events_refused_log_;  // shutdown began: commands are refused
+  bool buffer_high_ = false;
+  static constexpr std::chrono::milliseconds kCommitBackoffMin{250}, kCommitBackoffMax{4000};
+  std::chrono::milliseconds commit_backoff_ = kCommitBackoffMin;
+  std::chrono::steady_clock::time_point commit_retry_at_{};
+  commands::RateLimit command_rate_{commands::kRate, commands::kBurst};
+  std::uint64_t commands_limited_ = 0;  // refused by the rate limit since the last command.rate_limited event
+  std::deque<std::pair<std::int64_t, std::string>> remembered_;  // (wall ms, state key), oldest first
+  static constexpr std::size_t kRememberedReplies = 1000;
+  static constexpr std::chrono::hours kRememberFor{24};
+  static constexpr const char* kRememberedPrefix = "cmd-id/";
+  commands::QueueBound command_queue_;   // see command_queue(); wired by the publisher's message callback
 };
 
 }  // namespace tally

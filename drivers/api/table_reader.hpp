@@ -27,12 +27,29 @@ class Diagnostics {
   std::vector<std::string> problems_;
 };
 
+// Length and complexity limits (PRODUCT.md: ids and names 64 characters, URLs and paths 4,096, patterns 1,024 and
+// of bounded nesting). Checked by TableReader before any other check sees the value, so that nothing (a regex over
+// a 40,000-character id, std::regex compiling a pattern nested 20,000 deep) can recurse over an unbounded input.
+namespace limits {
+constexpr std::size_t name = 64;        // ids and names: keys listed in is_name_key()
+constexpr std::size_t text = 4096;      // every other string: URLs, paths, units, labels
+constexpr std::size_t pattern = 1024;   // regular expressions
+constexpr int pattern_nesting = 16;     // groups inside groups
+constexpr long pattern_repeat = 1000;   // the largest {n,m} count
+constexpr long pattern_expansion = 10000;  // product of nested {n,m} counts (libstdc++ copies the NFA per count)
+bool is_name_key(const std::string& key);  // "id", "name", "device", "output", "recipe", "alarm", "feedback"
+// Why `pattern` is too complex to compile safely, or an empty string. Pure; does not compile it.
+std::string pattern_problem(const std::string& pattern);
+}  // namespace limits
+
 class TableReader {
  public:
   // `where` names the table in messages, e.g. "[mqtt]" or "devices[2] (kettle)".
   TableReader(const toml::table& table, std::string where, Diagnostics& diag);
 
-  std::string string(const std::string& key, const std::string& fallback);
+  // A string of at most `max_length` bytes (default: limits::name for name keys, else limits::text); a longer one is
+  // reported and `fallback` returned.
+  std::string string(const std::string& key, const std::string& fallback, std::size_t max_length = 0);
   std::string required_string(const std::string& key);
   // One of `allowed`; anything else is an error listing them.
   std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& allowed);
@@ -40,7 +57,8 @@ class TableReader {
   // Accepts integers too (TOML `3200` for a float key is what a person writes).
   double number(const std::string& key, double fallback, double min, double max);
   bool boolean(const std::string& key, bool fallback);
-  // A regular expression: compiled here so a bad one is reported with its position.
+  // A regular expression: length and complexity limited (limits::pattern*), then compiled here so a bad one is
+  // reported with its position.
   std::string regex(const std::string& key, const std::string& fallback);
 
   bool has(const std::string& key) const { return table_.contains(key); }

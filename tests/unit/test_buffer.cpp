@@ -13,6 +13,7 @@
 
 #include "buffer.hpp"
 #include "errors.hpp"
+#include "support/small_fs.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace tally;
@@ -324,11 +325,20 @@ TEST_CASE("a corrupt database is moved aside and a new one started") {
     CHECK(slurp(buffer.recovered()->moved_to) == damaged);
     INFO(buffer.recovered()->reason);
     REQUIRE(buffer.recovered()->seq_recovered);
-    CHECK(buffer.count() == 0);
-    CHECK(buffer.last_committed_seq() == 300);
-    REQUIRE(buffer.append(reading(301)) == 301);
+    // What could be read came across (seq 1..294 were unacknowledged); what could not is named.
+    const Recovery& r = *buffer.recovered();
+    std::int64_t unsaved = 0;
+    for (const auto& range : r.unsaved) unsaved += range.last_seq - range.first_seq + 1;
+    CHECK(r.salvaged > 200);
+    CHECK(r.salvaged + unsaved >= 294);
+    CHECK(buffer.count() == r.salvaged);
+    const auto salvaged = buffer.read_after(0, 1000);
+    for (const auto& record : salvaged) CHECK(json::parse(record.payload)["seq"] == record.seq);
+    // seq continues above everything that was reserved, never at 1 or inside the damaged range.
+    CHECK(buffer.last_committed_seq() == Buffer::kSeqBlock);
+    REQUIRE(buffer.append(reading(301)) == Buffer::kSeqBlock + 1);
     buffer.commit();
-    CHECK(seqs_of(buffer.read_after(0, 10)) == std::vector<Seq>{301});
+    CHECK(buffer.read_after(0, 1000).back().seq == Buffer::kSeqBlock + 1);
   }
 }
 
@@ -500,4 +510,185 @@ TEST_CASE("seq jumps ahead, and says so, only after an unclean end in an earlier
   Buffer buffer(options(path));
   CHECK(buffer.append(reading(6)) == 6 + 2 * Buffer::kPowerLossMargin);
   CHECK(seqs_of(buffer.read_after(0, 10)) == std::vector<Seq>{1, 2, 3, 4, 5 + Buffer::kPowerLossMargin});
+}
+
+namespace {
+
+// A buffer that was used (records up to seq 50 committed, 1..10 acknowledged, a saved context), then closed.
+void fill(const std::string& path) {
+  Buffer buffer(options(path));
+  for (int i = 1; i <= 50; ++i) buffer.append(i % 10 == 0 ? event(i) : reading(i));
+  buffer.put_state("context", R"({"batch":"B-7"})");
+  buffer.commit();
+  for (Seq s = 1; s <= 10; ++s) buffer.acknowledge(s);
+  buffer.commit(true);
+}
+
+void overwrite(const std::string& path, std::streamoff at, const std::string& bytes) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(at);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace
+
+// Issue #13 item 2: each of these restarted seq at 1 (the empty file without a word), so consumers deduplicating
+// on (station, seq) discarded the new records.
+TEST_CASE("after any damage to the database seq continues above every seq given out") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  fill(path);
+  REQUIRE(std::filesystem::exists(path + ".seq"));
+  CHECK(slurp(path + ".seq") == "reserved " + std::to_string(Buffer::kSeqBlock) + "\n");
+  const auto size = std::filesystem::file_size(path);
+  REQUIRE(size > 4096);
+
+  SECTION("a 0-byte file") {
+    std::filesystem::resize_file(path, 0);
+    std::filesystem::remove(path + "-wal");
+  }
+  SECTION("a truncated file") { std::filesystem::resize_file(path, size / 3); }
+  SECTION("a garbage header") { overwrite(path, 0, std::string(100, 'x')); }
+  SECTION("a damaged first page (the schema)") { overwrite(path, 100, std::string(900, '\xff')); }
+  SECTION("a missing file") {
+    std::filesystem::remove(path);
+    std::filesystem::remove(path + "-wal");
+  }
+
+  Buffer buffer(options(path));
+  REQUIRE(buffer.recovered().has_value());
+  const Recovery& r = *buffer.recovered();
+  INFO(r.reason);
+  CHECK(r.seq_recovered);
+  CHECK(buffer.last_committed_seq() >= 50);
+  CHECK(buffer.append(event(51)) > 50);
+  buffer.commit();
+  // Whatever was not salvaged is named: every unacknowledged seq (11..50) was saved or lies in an unsaved range.
+  std::set<Seq> saved;
+  for (const auto& record : buffer.read_after(0, 1000)) saved.insert(record.seq);
+  for (Seq s = 11; s <= 50; ++s) {
+    bool named = saved.count(s) > 0;
+    for (const auto& range : r.unsaved) named = named || (s >= range.first_seq && s <= range.last_seq);
+    INFO("seq " << s);
+    CHECK(named);
+  }
+}
+
+TEST_CASE("a damaged records table is salvaged around the damage, with the saved state documents") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  {
+    Buffer buffer(options(path));
+    for (int i = 1; i <= 2000; ++i) buffer.append(reading(i));
+    buffer.put_state("context", R"({"batch":"B-9"})");
+    buffer.put_state("counters", R"({"eye":12})");
+    buffer.mark_clean_shutdown();
+  }
+  const auto size = std::filesystem::file_size(path);
+  // 1 KiB pages: scribble over one leaf page of the records table well inside the file.
+  overwrite(path, static_cast<std::streamoff>((size / 1024 / 2) * 1024), std::string(24, '\xff'));
+
+  Buffer buffer(options(path));
+  REQUIRE(buffer.recovered().has_value());
+  const Recovery& r = *buffer.recovered();
+  CHECK(r.salvaged > 1900);
+  CHECK(r.salvaged < 2000);
+  REQUIRE_FALSE(r.unsaved.empty());
+  std::int64_t unsaved = 0;
+  for (const auto& range : r.unsaved) unsaved += range.last_seq - range.first_seq + 1;
+  CHECK(r.salvaged + unsaved >= 2000);
+  CHECK(buffer.get_state("context") == std::optional<std::string>(R"({"batch":"B-9"})"));
+  CHECK(buffer.get_state("counters") == std::optional<std::string>(R"({"eye":12})"));
+  CHECK(std::find(r.salvaged_states.begin(), r.salvaged_states.end(), "context") != r.salvaged_states.end());
+  // Records after the damage came across too, in order and intact.
+  const auto records = buffer.read_after(0, 5000);
+  CHECK(records.back().seq == 2000);
+  for (const auto& record : records) CHECK(json::parse(record.payload)["seq"] == record.seq);
+}
+
+TEST_CASE("the seq reservation file is written ahead, atomically, and a damaged one is rebuilt from the database") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  {
+    Buffer buffer(options(path));
+    for (Seq s = 1; s <= Buffer::kSeqBlock + 5; ++s) buffer.append(reading(static_cast<int>(s)));
+    buffer.commit();
+    CHECK(buffer.reserved_seq() == 2 * Buffer::kSeqBlock + 4);
+    CHECK(slurp(path + ".seq") == "reserved " + std::to_string(2 * Buffer::kSeqBlock + 4) + "\n");
+    CHECK_FALSE(std::filesystem::exists(path + ".seq.tmp"));
+  }
+  dir.write("buffer.db.seq", "garbage");
+  {
+    Buffer buffer(options(path));  // the database is fine: it knows the high-water mark
+    CHECK_FALSE(buffer.recovered().has_value());
+    CHECK(buffer.append(reading(0)) == Buffer::kSeqBlock + 6);
+    buffer.commit();
+  }
+  CHECK(slurp(path + ".seq") == "reserved " + std::to_string(2 * Buffer::kSeqBlock + 5) + "\n");
+}
+
+// Issue #13 item 1: with the disk full, every retry re-inserted the whole backlog in one transaction that also
+// carried the acknowledgements, so nothing could be deleted, memory grew without bound, and freeing a little space
+// did not help.
+TEST_CASE("a full disk: acknowledgements commit first, memory stays bounded, a few free pages are enough to recover") {
+  test::SmallFilesystem fs(8u << 20);
+  const auto path = fs.file("buffer.db");
+  Buffer buffer(options(path));
+  for (int i = 1; i <= 200; ++i) buffer.append(reading(i));
+  buffer.commit();
+  REQUIRE(buffer.count() == 200);
+
+  fs.fill();
+  for (int i = 201; i <= 3000; ++i) buffer.append(reading(i));
+  REQUIRE_THROWS_AS(buffer.commit(), buffer_error);
+  CHECK(buffer.write_failing());
+  INFO(buffer.write_error());
+  CHECK(buffer.write_error().find("full") != std::string::npos);
+  CHECK(buffer.last_committed_seq() == 200);
+
+  // The broker acknowledges what it had, and a little space comes back (far less than the backlog needs): the
+  // deletions commit first, then the backlog in small transactions until the space is used up.
+  for (Seq s = 1; s <= 200; ++s) buffer.acknowledge(s);
+  fs.release(160 * 1024);
+  CHECK_THROWS_AS(buffer.commit(), buffer_error);
+  CHECK(buffer.stats().acknowledged == 200);
+  CHECK(buffer.count() > 0);                      // some of the backlog went in...
+  CHECK(buffer.last_committed_seq() > 200);
+  CHECK(buffer.last_committed_seq() < 3000);      // ...not all of it
+  const Seq partly = buffer.last_committed_seq();
+
+  // Readings keep coming while the disk is full: memory is bounded, the oldest readings in memory go, announced.
+  std::optional<Overflow> dropped;
+  for (int i = 3001; i <= 30000; ++i) {
+    buffer.append(i % 1000 == 0 ? event(i) : reading(i));
+    if (auto d = buffer.take_memory_overflow()) {
+      if (!dropped) {
+        dropped = d;
+      } else {
+        dropped->last_seq = std::max(dropped->last_seq, d->last_seq);
+        dropped->dropped += d->dropped;
+      }
+    }
+  }
+  REQUIRE(dropped.has_value());
+  CHECK(dropped->first_seq == partly + 1);
+  CHECK(dropped->dropped > 15000);
+  CHECK(buffer.pending() * 200 < Buffer::kMemoryBound);  // every queued payload is over 200 bytes
+
+  // Space returns: the backlog goes in, chunk by chunk.
+  fs.release();
+  buffer.commit();
+  CHECK_FALSE(buffer.write_failing());
+  CHECK(buffer.pending() == 0);
+  const auto records = buffer.read_after(0, 100000);
+  // Every event survived; every reading not announced as dropped is there; seq never repeats.
+  std::set<Seq> seen;
+  for (const auto& r : records) CHECK(seen.insert(r.seq).second);
+  for (int i = 3001; i <= 30000; ++i) {
+    if (i % 1000 == 0 || i > dropped->last_seq) {
+      INFO("seq " << i);
+      CHECK(seen.count(i) == 1);
+    }
+  }
+  CHECK(static_cast<std::int64_t>(records.size()) + dropped->dropped == 30000 - 200);
 }

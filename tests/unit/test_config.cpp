@@ -5,6 +5,7 @@
 #include "config.hpp"
 #include "config_problems.hpp"
 #include "errors.hpp"
+#include "table_reader.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace tally;
@@ -231,4 +232,71 @@ TEST_CASE("an unreadable file is a configuration error") {
   } catch (const config_error& e) {
     CHECK(e.problems == std::vector<std::string>{"/nonexistent/tally.toml: cannot read the configuration file"});
   }
+}
+
+// Issue #13 item 6: each of these crashed `--check-config` with a stack overflow (exit 139) in std::regex.
+TEST_CASE("values over their length limit are errors with a position, checked before any regex") {
+  const std::string long_id(40'000, 'a');
+  auto p = problems("[station]\nid = \"" + long_id + "\"\n");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:2:6: [station] id: is 40000 characters long; the limit is 64");
+
+  const std::string long_host(200'000, 'h');
+  p = problems("[station]\nid = \"s\"\n[mqtt]\nurl = \"tcp://" + long_host + ":1883\"\n");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:4:7: [mqtt] url: is 200011 characters long; the limit is 4096");
+
+  const std::string long_name(200'000, 'd');
+  p = problems("[station]\nid = \"s\"\n[[devices]]\nname = \"" + long_name + "\"\ndriver = \"simulated\"\n");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:4:8: devices[1] name: is 200000 characters long; the limit is 64");
+
+  p = problems("[station]\nid = \"s\"\n[[devices]]\nname = \"t\"\ndriver = \"serial-line\"\nport = \"/dev/" +
+               std::string(5000, 'p') + "\"\n");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:6:8: devices[1] (t) port: is 5005 characters long; the limit is 4096");
+
+  // At the limits exactly: accepted.
+  CHECK(problems("[station]\nid = \"" + std::string(64, 'a') + "\"\n").empty());
+}
+
+TEST_CASE("a pattern over 1024 characters or nested or repeated too much is an error, never a crash") {
+  const auto pattern_problems = [](const std::string& pattern) {
+    return problems("[station]\nid = \"s\"\n[[devices]]\nname = \"t\"\ndriver = \"serial-line\"\nport = \"/dev/x\"\n"
+                    "pattern = '" + pattern + "'\n");
+  };
+  std::string nested;
+  for (int i = 0; i < 20'000; ++i) nested += '(';
+  nested += "[0-9]+";
+  for (int i = 0; i < 20'000; ++i) nested += ')';
+  auto p = pattern_problems(nested);
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:7:11: devices[1] (t) pattern: is 40006 characters long; the limit is 1024");
+
+  std::string deep;
+  for (int i = 0; i < 17; ++i) deep += '(';
+  deep += "[0-9]+";
+  for (int i = 0; i < 17; ++i) deep += ')';
+  p = pattern_problems(deep);
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:7:11: devices[1] (t) pattern: groups nested deeper than 16");
+
+  p = pattern_problems("((((x{100}){100}){100}))([0-9]+)");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:7:11: devices[1] (t) pattern: nested repeat counts expand to 1000000 copies; the limit is 10000");
+  p = pattern_problems("(a{5000})");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:7:11: devices[1] (t) pattern: repeat count 5000 is above the limit of 1000");
+
+  // Sequential counts add up, they do not multiply; escaped and bracketed parentheses are not groups.
+  CHECK(pattern_problems("a{999}b{999}c{9}([0-9]+)").empty());
+  CHECK(pattern_problems("\\((\\d+)[(((]").empty());
+}
+
+TEST_CASE("limits::pattern_problem bounds what std::regex would be asked to compile") {
+  CHECK(limits::pattern_problem("T=([-0-9.]+)").empty());
+  CHECK(limits::pattern_problem("(x{10}){10}").empty());
+  CHECK(limits::pattern_problem("((x{10}){10}){101}") == "nested repeat counts expand to 10100 copies; the limit is 10000");
+  CHECK(limits::pattern_problem("x{1001,}") == "repeat count 1001 is above the limit of 1000");
+  CHECK(limits::pattern_problem("{12").empty());  // not a count: std::regex reports it
 }

@@ -1,0 +1,228 @@
+// Issue #13 end to end: a full disk under tallyd, a damaged buffer file, hostile command publishers. Real
+// mosquitto, a real tallyd process, a real (small) filesystem filled to the last block.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "harness.hpp"
+#include "support/small_fs.hpp"
+
+using namespace tally::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string fast_signal =
+    "[[devices]]\nname = \"signal\"\ndriver = \"simulated\"\nquantity = \"temperature\"\nunit = \"degC\"\n"
+    "waveform = \"ramp\"\nmin = 10\nmax = 20\npoll_ms = 5\n\n";
+
+// CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat.
+double cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) {
+      stime = std::stoll(field);
+      break;
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+long rss_kib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a full disk while the broker is down: bounded memory and CPU, an alarm, recovery when space returns") {
+  SmallFilesystem fs(4u << 20);
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "tally/#", "e2e-disk-full");
+  broker.stop();
+  std::string config = station_config(broker, dir, fast_signal);
+  config.replace(config.find(dir.file("buffer.db")), dir.file("buffer.db").size(), fs.file("buffer.db"));
+  Daemon tallyd(dir, config);
+  tallyd.start();
+  REQUIRE(wait_until([&] { return tallyd.log().find("device signal: online") != std::string::npos; }, 30s));
+  std::this_thread::sleep_for(1s);  // a backlog on disk before it fills
+  fs.fill();
+  REQUIRE(wait_until([&] { return tallyd.log().find("buffer: commit failed") != std::string::npos; }, 30s));
+
+  // While the disk stays full: retries are paced, not one per wake-up (200 a second here), and memory is bounded.
+  const int pid = tallyd.process->pid();
+  const double cpu_before = cpu_seconds(pid);
+  std::this_thread::sleep_for(6s);
+  const double cpu_used = cpu_seconds(pid) - cpu_before;
+  CHECK(cpu_used < 1.5);  // of 6 s: well below a core even on a busy CI machine
+  CHECK(rss_kib(pid) < 40 * 1024);
+  CHECK(tallyd.process->running());
+
+  fs.release();
+  broker.start();
+  const auto unexplained = [](const std::vector<Message>& all) {
+    const auto seqs = first_seqs(all);
+    const std::set<long long> got(seqs.begin(), seqs.end());
+    const auto overflows = events(all, "buffer.overflow");
+    std::vector<long long> out;
+    for (long long s = 1; !got.empty() && s <= *got.rbegin(); ++s) {
+      bool announced = got.count(s) > 0;
+      for (const auto& o : overflows) announced = announced || (o["first_seq"] <= s && s <= o["last_seq"]);
+      if (!announced) out.push_back(s);
+    }
+    return out;
+  };
+  const auto alarm = [](const std::vector<Message>& all, const std::string& transition) {
+    for (const auto& e : events(all, transition))
+      if (e["alarm"] == "buffer.disk") return e;
+    return json();
+  };
+  REQUIRE(sub.wait_for([&](const auto& all) {
+    return !alarm(all, "alarm.raised").is_null() && !alarm(all, "alarm.cleared").is_null() &&
+           unexplained(all).empty() && first_seqs(all).size() > 1000;
+  }, 60s));
+  const auto all = sub.messages();
+  CHECK(alarm(all, "alarm.raised")["severity"] == "critical");
+  CHECK(alarm(all, "alarm.raised")["message"].get<std::string>().find("full") != std::string::npos);
+  CHECK(alarm(all, "alarm.raised")["seq"] < alarm(all, "alarm.cleared")["seq"]);
+  // The readings taken while the disk was full arrived: nothing committed or queued was lost.
+  CHECK(unexplained(all).empty());
+  tallyd.process->signal(SIGTERM);
+  CHECK(tallyd.process->wait(10s) == std::optional<int>(0));
+}
+
+namespace {
+
+// Publishes one command over MQTT 5 with a response topic, as a careless or hostile client would.
+void publish_v5(const Broker& broker, const std::string& payload, const std::string& response_topic) {
+  const std::string command = "mosquitto_pub -V mqttv5 -q 1 -p " + std::to_string(broker.port()) +
+                              " -h 127.0.0.1 -t '" + base + "/cmd' -D publish response-topic '" + response_topic +
+                              "' -m '" + payload + "'";
+  REQUIRE(std::system(command.c_str()) == 0);
+}
+
+}  // namespace
+
+// Issue #13 item 4(b): `a/#` as a response topic made the broker disconnect tallyd 13 times in 20 s; the station's
+// own events topic let anyone inject JSON into the record stream under tallyd's credentials.
+TEST_CASE("a hostile MQTT 5 response topic is refused: no disconnect, nothing injected into the stream") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "#", "e2e-response-topic");
+  Daemon tallyd(dir, station_config(broker, dir, "", "version = \"5\"\n"));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }, 30s));
+  for (int i = 0; i < 5; ++i) publish_v5(broker, R"({"id":"w)" + std::to_string(i) + R"(","cmd":"status"})", "a/#");
+  publish_v5(broker, R"({"id":"inject","cmd":"status"})", base + "/events");
+  publish_v5(broker, R"({"id":"sys","cmd":"status"})", "$SYS/x");
+  publish_v5(broker, R"({"id":"fine","cmd":"status"})", "clients/42/replies");
+  publish_v5(broker, R"({"id":"own","cmd":"status"})", base + "/cmd/reply/ctl-7");
+  REQUIRE(sub.wait_for([](const auto& all) {
+    return !last_on(all, "clients/42/replies").is_null() && !last_on(all, base + "/cmd/reply/ctl-7").is_null() &&
+           events(all, "command").size() >= 9;
+  }, 30s));
+  const auto all = sub.messages();
+  // Refused ones are answered on B/cmd/reply with the reason, and change nothing.
+  int refused = 0;
+  for (const auto& m : sub.on(base + "/cmd/reply")) {
+    const json reply = json::parse(m.payload);
+    CHECK(reply["ok"] == false);
+    CHECK(reply["error"].get<std::string>().rfind("response topic refused: ", 0) == 0);
+    ++refused;
+  }
+  CHECK(refused == 7);
+  CHECK(last_on(all, "clients/42/replies")["ok"] == true);
+  CHECK(last_on(all, base + "/cmd/reply/ctl-7")["ok"] == true);
+  // Nothing but records on B/events: every message there has a seq.
+  for (const auto& m : sub.on(base + "/events")) CHECK(json::parse(m.payload).contains("seq"));
+  CHECK(tallyd.log().find("connection lost") == std::string::npos);
+  CHECK(tallyd.log().find("disconnected us") == std::string::npos);
+}
+
+// Issue #13 item 4(a, c): a flood of 64 KB commands grew the buffer to 95 MB against max_mb = 4; a `cmd` with a
+// newline forged log lines.
+TEST_CASE("a command flood is rate limited with an event, command events stay small, log lines cannot be forged") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "tally/#", "e2e-flood");
+  Daemon tallyd(dir, station_config(broker, dir, ""));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }, 30s));
+  sub.publish(base + "/cmd", R"({"id":"nl","cmd":"x\n[2026-11-29 07:00:00.000] [info] forged line"})");
+  const std::string pad(7000, 'p');  // under the size limit: each is handled, and summarised in its event
+  for (int i = 0; i < 300; ++i)
+    sub.publish(base + "/cmd", R"({"id":")" + std::to_string(i) + R"(","cmd":"status","pad":")" + pad + R"("})");
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "command.rate_limited").empty(); }, 30s));
+  const auto all = sub.messages();
+  const auto limited = events(all, "command.rate_limited")[0];
+  CHECK(limited["refused"].get<long long>() > 0);
+  const auto commands = events(all, "command");
+  CHECK(commands.size() < 300);
+  for (const auto& m : all)
+    if (m.topic == base + "/events") CHECK(m.payload.size() < 1024);  // summaries, not 7 KB payloads
+  bool summarised = false;
+  for (const auto& c : commands)
+    if (c["cmd"] == "status" && c.contains("args"))
+      summarised = summarised || c["args"]["pad"].get<std::string>().find("...(7000 bytes)") != std::string::npos;
+  CHECK(summarised);
+  // The newline is escaped in the log: no line of the log starts with the forged text.
+  REQUIRE(wait_until([&] { return tallyd.log().find("forged line") != std::string::npos; }, 10s));
+  const std::string log = tallyd.log();
+  CHECK(log.find("\n[2026-11-29 07:00:00.000] [info] forged line") == std::string::npos);
+  CHECK(log.find("x\\n[2026-11-29 07:00:00.000] [info] forged line") != std::string::npos);
+  CHECK(tallyd.process->running());
+}
+
+// Issue #13 item 7: a client that retried unit.add without a serial double-counted.
+TEST_CASE("a retried command (same id) gets its first reply again and changes nothing, also after a restart") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "tally/#", "e2e-idempotent");
+  std::string config = station_config(broker, dir, "");
+  config.replace(config.find("mode = \"process\""), 16, "mode = \"discrete\"");
+  Daemon tallyd(dir, config);
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }, 30s));
+  const auto replies_to = [&](const std::string& id) {
+    std::vector<json> out;
+    for (const auto& m : sub.on(base + "/cmd/reply"))
+      if (json::parse(m.payload)["id"] == id) out.push_back(json::parse(m.payload));
+    return out;
+  };
+  const auto send_and_wait = [&](const std::string& payload, const std::string& id, std::size_t nth) {
+    sub.publish(base + "/cmd", payload);
+    REQUIRE(sub.wait_for([&](const auto&) { return replies_to(id).size() >= nth; }, 15s));
+  };
+  send_and_wait(R"({"id":"wo","cmd":"work_order.start","work_order":"WO-1"})", "wo", 1);
+  send_and_wait(R"({"id":"u1","cmd":"unit.add"})", "u1", 1);
+  send_and_wait(R"({"id":"u1","cmd":"unit.add"})", "u1", 2);
+  CHECK(replies_to("u1")[0] == replies_to("u1")[1]);
+  CHECK(records(sub.messages(), base + "/units").size() == 1);
+  tallyd.process->signal(SIGTERM);
+  REQUIRE(tallyd.process->wait(10s) == std::optional<int>(0));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return events(all, "daemon.started").size() >= 2; }, 30s));
+  REQUIRE(wait_until([&] { return tallyd.log().find("subscribed") != std::string::npos ||
+                                  tallyd.log().find("connected") != std::string::npos; }, 30s));
+  send_and_wait(R"({"id":"u1","cmd":"unit.add"})", "u1", 3);
+  CHECK(replies_to("u1")[2] == replies_to("u1")[0]);
+  send_and_wait(R"({"id":"u2","cmd":"unit.add"})", "u2", 1);
+  CHECK(replies_to("u2")[0]["ok"] == true);
+  REQUIRE(sub.wait_for([](const auto& all) { return unique_records(all, base + "/units").size() >= 2; }, 15s));
+  const auto units = unique_records(sub.messages(), base + "/units");
+  REQUIRE(units.size() == 2);
+  CHECK(units[1]["unit"] == 2);
+}
