@@ -36,6 +36,8 @@ Station::Station(Config config, EventLoop& loop)
         check_buffer_usage();
       }),
       refused_flush_(loop, [this] { flush_refused(); }),
+      // publish.refused clears once the broker has refused nothing for as long as the publisher remembers a topic.
+      refused_quiet_(loop, [this] { clear_alarm("publish.refused", "no refusal for 10 minutes"); }),
       production_timer_(loop, [this] {
         Outcome o;
         o.records = production_.tick(std::chrono::system_clock::now());
@@ -193,6 +195,11 @@ void Station::flush_refused() {
   for (auto& [topic, p] : refused_pending_) {
     json seqs = json::array();
     for (std::size_t i = 0; i < p.seqs.size() && i < 1000; ++i) seqs.push_back(p.seqs[i]);
+    raise_alarm(SystemAlarm{"publish.refused", Severity::warning,
+                            "the broker refused " + std::to_string(p.seqs.size()) + " records on " + topic + " (" +
+                                p.error + ")",
+                            {}, {}, {}});
+    refused_quiet_.arm(std::chrono::duration_cast<std::chrono::milliseconds>(Publisher::refused_topic_memory));
     emit_event("publish.refused", {{"topic", topic},
                                    {"reason", p.reason},
                                    {"error", p.error},
@@ -290,27 +297,14 @@ void Station::try_commit() {
     commit_retry_at_ = std::chrono::steady_clock::now() + commit_backoff_;
     commit_retry_.arm(commit_backoff_);
   }
-  if (const auto used = buffer_.measured_bytes()) {
-    const auto bound = config_.buffer.max_bytes;
-    if (!buffer_high_ && *used > bound / 10 * 8) {
-      buffer_high_ = true;
-      buffer_alarm("buffer.high", true, "the buffer holds " + std::to_string(*used) + " bytes, above 80 % of max_mb");
-    } else if (buffer_high_ && *used < bound / 10 * 7) {
-      buffer_high_ = false;
-      buffer_alarm("buffer.high", false, "");
-    }
-  }
+  // buffer.high is the alarm engine's own (checked every 10 s against max_mb).
 }
 
-// The buffer's alarms (buffer.disk, buffer.high, buffer.corrupt). Until the alarm engine is part of the station,
-// recorded as alarm.raised / alarm.cleared events in the stream.
+// The buffer's alarms (buffer.disk, buffer.corrupt): raised and cleared through the alarm engine like every alarm
+// (recorded, retained on B/alarms/<id>, held on outputs, pushed to [[notify]] targets).
 void Station::buffer_alarm(const std::string& id, bool active, const std::string& message) {
-  json fields{{"alarm", id}};
-  if (active) {
-    fields["severity"] = id == "buffer.high" ? "warning" : "critical";
-    fields["message"] = message;
-  }
-  emit_event(active ? "alarm.raised" : "alarm.cleared", fields);
+  if (active) raise_alarm(SystemAlarm{id, Severity::critical, message, {}, {}, {}});
+  else clear_alarm(id, "the buffer is writing again");
 }
 
 json Station::status_json(bool online) const {

@@ -124,7 +124,7 @@ class Station {
   std::string batch_last_;
   bool batch_last_unpublished_ = false;
   wall_time since_;
-  Timer clock_check_, commit_retry_, status_refresh_, refused_flush_, production_timer_;
+  Timer clock_check_, commit_retry_, status_refresh_, refused_flush_, refused_quiet_, production_timer_;
   std::string published_context_;
   // Readings change step accumulators (last stable weight, time in range) many times a second: those changes are
   // saved at most every context_save_interval (and at every transition and at shutdown), not on every commit.
@@ -148,7 +148,6 @@ class Station {
   std::chrono::steady_clock::time_point refused_reported_{};
   static constexpr std::chrono::seconds refused_report_interval{10};
   LogLimit events_refused_log_;  // shutdown began: commands are refused
-  bool buffer_high_ = false;
   static constexpr std::chrono::milliseconds kCommitBackoffMin{250}, kCommitBackoffMax{4000};
   std::chrono::milliseconds commit_backoff_ = kCommitBackoffMin;
   std::chrono::steady_clock::time_point commit_retry_at_{};
