@@ -51,17 +51,7 @@ void GpioOutputs::step(Output& o) {
     const bool level = o.pattern.front();
     o.pattern.erase(o.pattern.begin());
     o.timer->arm(beep);
-    if (level != o.level) {
-      o.level = level;
-      if (o.line) {
-        try {
-          o.line->set(level);
-        } catch (const std::exception& e) {
-          spdlog::warn("output {}: {}", o.config.name, e.what());
-        }
-      }
-      if (changed_) changed_(o.config.name, level);
-    }
+    drive(o, level);
     return;
   }
   apply(o);
@@ -75,8 +65,11 @@ void GpioOutputs::hold(const std::string& output, const std::string& holder, boo
   if (it->second.pattern.empty() && !it->second.timer->armed()) apply(it->second);
 }
 
-void GpioOutputs::apply(Output& o) {
-  const bool level = !o.holders.empty();
+void GpioOutputs::apply(Output& o) { drive(o, !o.holders.empty()); }
+
+// Sets the line (a failing line is logged, not thrown: an alarm must not fail because its buzzer did) and reports
+// the change.
+void GpioOutputs::drive(Output& o, bool level) {
   if (level == o.level) return;
   o.level = level;
   if (o.line) {

@@ -47,6 +47,7 @@ class GpioOutputs final : public Outputs {
     std::unique_ptr<Timer> timer;
   };
   void apply(Output& o);
+  void drive(Output& o, bool level);
   void step(Output& o);
 
   EventLoop& loop_;
