@@ -71,7 +71,8 @@ Options parse(int argc, char** argv);
 template <class... Args>
 void say(const char* fmt, Args... args) {
   std::fprintf(stderr, "[%7.1fs] ", static_cast<double>(now_ns()) / 1e9);
-  std::fprintf(stderr, fmt, args...);
+  if constexpr (sizeof...(Args) == 0) std::fputs(fmt, stderr);  // no format string without arguments
+  else std::fprintf(stderr, fmt, args...);
   std::fputc('\n', stderr);
 }
 inline double r2(double v) { return std::round(v * 100) / 100; }
