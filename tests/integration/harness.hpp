@@ -1,6 +1,7 @@
 #pragma once
 // What every end-to-end test needs: a broker, a pseudo-terminal standing in for a serial device, a tallyd process
 // reading it, and a subscriber seeing what an owner's dashboard would see.
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -86,6 +87,40 @@ inline json reading_of(const std::vector<Message>& all, const std::string& devic
 
 inline bool has_reading_value(const std::vector<Message>& all, double value) {
   return !reading_of(all, "", value).is_null();
+}
+
+// The seqs up to the highest one received that neither arrived nor lie in a range a buffer.overflow event announced:
+// the gaps a consumer could not explain (the contract allows none).
+inline std::vector<long long> unannounced_seqs(const std::vector<Message>& all) {
+  const auto seqs = first_seqs(all);
+  const std::set<long long> got(seqs.begin(), seqs.end());
+  const auto overflows = events(all, "buffer.overflow");
+  std::vector<long long> out;
+  for (long long s = 1; !got.empty() && s <= *got.rbegin(); ++s) {
+    bool announced = got.count(s) > 0;
+    for (const auto& o : overflows) announced = announced || (o["first_seq"] <= s && s <= o["last_seq"]);
+    if (!announced) out.push_back(s);
+  }
+  return out;
+}
+
+// Sends a command the way a dashboard would and returns tallyd's reply (the test fails when none comes).
+inline json send(Subscriber& sub, const std::string& id, const std::string& cmd, json args = json::object()) {
+  args["id"] = id;
+  args["cmd"] = cmd;
+  sub.publish(base + "/cmd", args.dump());
+  json reply;
+  const bool got = sub.wait_for([&](const std::vector<Message>& all) {
+    for (const auto& m : all)
+      if (m.topic == base + "/cmd/reply" && json::parse(m.payload)["id"] == id) {
+        reply = json::parse(m.payload);
+        return true;
+      }
+    return false;
+  });
+  INFO("command " << cmd << " (" << id << ")");
+  REQUIRE(got);
+  return reply;
 }
 
 struct Daemon {

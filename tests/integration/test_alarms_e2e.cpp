@@ -12,24 +12,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-json send(Subscriber& sub, const std::string& id, const std::string& cmd, json args = json::object()) {
-  args["id"] = id;
-  args["cmd"] = cmd;
-  sub.publish(base + "/cmd", args.dump());
-  json reply;
-  const bool got = sub.wait_for([&](const auto& all) {
-    for (const auto& m : all)
-      if (m.topic == base + "/cmd/reply" && json::parse(m.payload)["id"] == id) {
-        reply = json::parse(m.payload);
-        return true;
-      }
-    return false;
-  });
-  INFO("command " << cmd << " (" << id << ")");
-  REQUIRE(got);
-  return reply;
-}
-
 const std::string recipe = R"(
 [[recipes]]
 id = "soap"

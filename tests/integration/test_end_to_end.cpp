@@ -266,20 +266,8 @@ TEST_CASE("a full buffer drops the oldest readings only and announces every gap 
   broker.start();
   // Every missing seq lies in an announced range, and only readings are missing. The announcement follows the
   // commit that dropped, so it may arrive after the last reading: wait for the whole picture.
-  const auto unexplained = [](const std::vector<Message>& all) {
-    const auto seqs = first_seqs(all);
-    const std::set<long long> got(seqs.begin(), seqs.end());
-    const auto overflows = events(all, "buffer.overflow");
-    std::vector<long long> out;
-    for (long long s = 1; !got.empty() && s <= *got.rbegin(); ++s) {
-      bool announced = got.count(s) > 0;
-      for (const auto& o : overflows) announced = announced || (o["first_seq"] <= s && s <= o["last_seq"]);
-      if (!announced) out.push_back(s);
-    }
-    return out;
-  };
   REQUIRE(sub.wait_for([&](const auto& all) {
-    return has_reading_value(all, 3000) && !events(all, "buffer.overflow").empty() && unexplained(all).empty();
+    return has_reading_value(all, 3000) && !events(all, "buffer.overflow").empty() && unannounced_seqs(all).empty();
   }, 30s));
   const auto all = sub.messages();
   const auto overflows = events(all, "buffer.overflow");

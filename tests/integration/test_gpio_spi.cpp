@@ -38,22 +38,6 @@ bool has_fault(const std::vector<Message>& all, const std::string& device, const
   return false;
 }
 
-json send(Subscriber& sub, const std::string& id, const std::string& cmd, json args = json::object()) {
-  args["id"] = id;
-  args["cmd"] = cmd;
-  sub.publish(base + "/cmd", args.dump());
-  json reply;
-  sub.wait_for([&](const auto& all) {
-    for (const auto& m : all)
-      if (m.topic == base + "/cmd/reply" && json::parse(m.payload)["id"] == id) {
-        reply = json::parse(m.payload);
-        return true;
-      }
-    return false;
-  });
-  return reply;
-}
-
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path + ".tmp") << text;
   std::rename((path + ".tmp").c_str(), path.c_str());
