@@ -97,9 +97,11 @@ TEST_CASE("a device that cannot be opened is offline with its error and retried 
   CHECK_FALSE(r.states[0].first);
   CHECK(r.states[0].second.find("No such file") != std::string::npos);
   CHECK(r.runner->error().find("No such file") != std::string::npos);
-  r.run_for(2s);
+  // Waits (with a deadline) for the fourth attempt to succeed: 0.25 + 0.5 + 1 s of back-off.
+  const auto deadline = Clock::now() + 5s;
+  while (!r.runner->online() && Clock::now() < deadline) r.loop.run_once(50ms);
+  REQUIRE(r.runner->online());
   REQUIRE(r.script.opens.size() == 4);  // 3 failures, then it opened
-  CHECK(r.runner->online());
   REQUIRE(r.states.size() == 2);  // one offline, one online: retries are not reported again
   CHECK(r.states[1].first);
   const auto gap = [&](int i) { return r.script.opens[i + 1] - r.script.opens[i]; };
@@ -118,7 +120,8 @@ TEST_CASE("a driver that throws std::system_error or anything else from open() d
   };
   r.runner->start();
   CHECK(r.runner->error().find("request line 17") != std::string::npos);
-  r.run_for(1s);
+  const auto deadline = Clock::now() + 5s;
+  while (!r.runner->online() && Clock::now() < deadline) r.loop.run_once(50ms);
   CHECK(calls == 3);
   CHECK(r.runner->online());
 }
