@@ -63,6 +63,40 @@ void Buffer::acknowledge(Seq seq) {
   if (seq <= 0 || seq > committed_seq_) return;  // never committed: nothing to delete
   if (acks_.empty()) oldest_ack_ = std::chrono::steady_clock::now();
   acks_.insert(seq);
+  if (seq < recent_from_) return;
+  const auto it = std::lower_bound(recent_.begin(), recent_.end(), seq,
+                                   [](const Recent& r, Seq s) { return r.record.seq < s; });
+  if (it != recent_.end() && it->record.seq == seq) it->acknowledged = true;
+  // Acknowledgements come in seq order give or take the window: the front goes as soon as it is acknowledged.
+  while (!recent_.empty() && recent_.front().acknowledged) {
+    recent_bytes_ -= recent_.front().record.payload.size();
+    recent_.pop_front();
+  }
+}
+
+// Just committed: moved into the recent records instead of freed; the oldest unacknowledged ones leave memory
+// (and are read from the file when asked for) once kRecentBound is reached.
+void Buffer::keep_recent(std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    auto& p = appends_[i];
+    recent_bytes_ += p.payload.size();
+    recent_.push_back({StoredRecord{p.seq, p.kind, std::move(p.topic), std::move(p.payload)}, false});
+  }
+  while (recent_bytes_ > kRecentBound) {
+    const Recent& oldest = recent_.front();
+    if (!oldest.acknowledged) recent_from_ = oldest.record.seq + 1;
+    recent_bytes_ -= oldest.record.payload.size();
+    recent_.pop_front();
+  }
+}
+
+// Overflow deleted the readings up to `up_to` from the file: they are gone from memory too.
+void Buffer::forget_recent_readings(Seq up_to) {
+  std::erase_if(recent_, [&](const Recent& r) {
+    const bool gone = r.record.kind == RecordKind::reading && r.record.seq <= up_to;
+    if (gone) recent_bytes_ -= r.record.payload.size();
+    return gone;
+  });
 }
 
 // One transaction: the oldest `count` queued appends, the acknowledgements and the state documents as asked. On
@@ -102,6 +136,7 @@ void Buffer::write_chunk(std::size_t count, bool with_acks, bool with_states) {
     bytes_since_check_ += appends_[i].payload.size();
     appended_bytes_ -= appends_[i].payload.size();
   }
+  keep_recent(count);
   appends_.erase(appends_.begin(), appends_.begin() + static_cast<std::ptrdiff_t>(count));
   if (with_acks) acks_.clear();
   if (with_states) states_.clear();
@@ -204,6 +239,7 @@ std::optional<Overflow> Buffer::enforce_bound() {
     throw;
   }
   measured_ = used;
+  if (overflow.dropped > 0) forget_recent_readings(overflow.last_seq);
   count_ -= overflow.dropped;
   stats_.dropped += static_cast<std::uint64_t>(overflow.dropped);
   if (!readings_left && !warned_full_) {
@@ -215,7 +251,18 @@ std::optional<Overflow> Buffer::enforce_bound() {
   return overflow;
 }
 
+std::vector<StoredRecord> Buffer::read_recent(Seq after, std::size_t limit) const {
+  std::vector<StoredRecord> out;
+  auto it = std::upper_bound(recent_.begin(), recent_.end(), after,
+                             [](Seq s, const Recent& r) { return s < r.record.seq; });
+  for (; it != recent_.end() && out.size() < limit; ++it)
+    if (!it->acknowledged) out.push_back(it->record);
+  return out;
+}
+
 std::vector<StoredRecord> Buffer::read_after(Seq after, std::size_t limit) const {
+  if (after >= recent_from_ - 1) return read_recent(after, limit);
+  ++file_reads_;
   std::vector<StoredRecord> out;
   auto& s = st_->read_after;
   sql::Reset reset{s};

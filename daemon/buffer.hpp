@@ -22,11 +22,15 @@
 //   alone first (deleting frees pages), then the records in small transactions, oldest first, so that a few free
 //   pages are enough to make progress; the records queued in memory are bounded by kMemoryBound bytes, beyond
 //   which the oldest READINGS in memory are dropped and reported like the disk bound. The caller paces the retries.
+// - Just-committed records stay in memory too (up to kRecentBound bytes, until acknowledged), so the publisher,
+//   which normally asks for exactly those, is served without reading them back from SQLite. Only the backlog (after
+//   a reconnect, a restart, or a broker slower than the cache is long) is read from the file.
 #include <sqlite3.h>
 
 #include <cstdint>
 #include <memory>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <set>
 #include <optional>
@@ -128,9 +132,11 @@ class Buffer {
   // Every state document whose key starts with `prefix` (queued changes applied), by key.
   std::map<std::string, std::string> states_with_prefix(const std::string& prefix) const;
 
-  // Committed records with seq > after, oldest first, at most `limit`. Acknowledgements not yet committed are
-  // still returned: call commit() first.
+  // Committed and not acknowledged records with seq > after, oldest first, at most `limit`: from memory when they
+  // are all still there (the just-committed ones), else from the file.
   std::vector<StoredRecord> read_after(Seq after, std::size_t limit) const;
+  static constexpr std::size_t kRecentBound = 512u << 10;  // bytes of committed records kept in memory
+  std::uint64_t file_reads() const { return file_reads_; }  // read_after calls that had to read the file
 
   std::int64_t count() const;          // committed records held and not yet acknowledged
   Seq last_committed_seq() const;      // highest seq written to the database (0 when none ever)
@@ -170,6 +176,9 @@ class Buffer {
   void bound_memory();
   std::optional<Overflow> enforce_bound();
   std::optional<Overflow> after_commit();
+  void keep_recent(std::size_t count);  // the oldest `count` appends, just committed
+  void forget_recent_readings(Seq up_to);
+  std::vector<StoredRecord> read_recent(Seq after, std::size_t limit) const;
 
   BufferOptions options_;
   std::unique_ptr<sql::Connection> db_;
@@ -186,6 +195,16 @@ class Buffer {
     std::string payload;
   };
   std::vector<Pending> appends_;
+  // Committed records in seq order, the newest kRecentBound bytes of them. Complete from recent_from_ up: every
+  // committed, unacknowledged record with seq >= recent_from_ is in it (acknowledged ones are flagged, then popped).
+  struct Recent {
+    StoredRecord record;
+    bool acknowledged = false;
+  };
+  std::deque<Recent> recent_;
+  std::size_t recent_bytes_ = 0;
+  Seq recent_from_ = 1;
+  mutable std::uint64_t file_reads_ = 0;
   std::size_t appended_bytes_ = 0;  // payload bytes in appends_
   std::optional<Overflow> memory_overflow_;
   std::set<Seq> acks_;

@@ -226,6 +226,7 @@ Buffer::Buffer(BufferOptions options) : options_(std::move(options)), db_(std::m
     close_database();
     throw;
   }
+  recent_from_ = committed_seq_ + 1;  // what the file holds is backlog, read from the file
 }
 
 Buffer::~Buffer() { close_database(); }

@@ -63,6 +63,15 @@ struct Connection {
   explicit Connection(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK); }
   ~Connection() { sqlite3_close(db); }
   void exec(const char* sql) { REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK); }
+  std::vector<Seq> seqs() {  // what the file holds, whatever the buffer keeps in memory
+    std::vector<Seq> out;
+    auto add = [](void* to, int, char** values, char**) {
+      static_cast<std::vector<Seq>*>(to)->push_back(std::stoll(values[0]));
+      return 0;
+    };
+    REQUIRE(sqlite3_exec(db, "SELECT seq FROM records ORDER BY seq", add, &out, nullptr) == SQLITE_OK);
+    return out;
+  }
   sqlite3* db = nullptr;
 };
 
@@ -178,6 +187,56 @@ TEST_CASE("acknowledged records are deleted on commit, and unknown seqs are igno
   REQUIRE_NOTHROW(buffer.commit());
   CHECK(buffer.count() == 7);
   CHECK(buffer.append(reading(11)) == 11);
+}
+
+TEST_CASE("just-committed records are served from memory, the backlog from the file, and both read the same") {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  std::vector<StoredRecord> from_memory;
+  // More records than kRecentBound holds: the oldest ones are only in the file.
+  const int total = static_cast<int>(Buffer::kRecentBound / 150) + 2000;
+  {
+    Buffer buffer(options(path));
+    for (int i = 1; i <= total; ++i) {
+      buffer.append(i % 7 == 0 ? event(i) : reading(i));
+      if (i % 100 == 0) buffer.commit();
+    }
+    buffer.commit();
+    for (Seq s : {Seq{total - 10}, Seq{total - 12}}) buffer.acknowledge(s);
+
+    // The publisher's usual question (what came after what I sent): no file read.
+    const auto reads = buffer.file_reads();
+    from_memory = buffer.read_after(total - 20, 100);
+    CHECK(seqs_of(buffer.read_after(total - 1, 20)) == std::vector<Seq>{total});
+    CHECK(buffer.read_after(total, 20).empty());
+    CHECK(buffer.file_reads() == reads);
+    CHECK(seqs_of(from_memory).size() == 18);  // 20 minus the two acknowledged
+
+    // From the start: the file, then memory, with no seq missing or repeated at the seam.
+    std::vector<Seq> all;
+    for (Seq after = 0;;) {
+      const auto chunk = buffer.read_after(after, 20);
+      if (chunk.empty()) break;
+      for (const auto& r : chunk) all.push_back(r.seq);
+      after = chunk.back().seq;
+    }
+    CHECK(buffer.file_reads() > reads);
+    std::vector<Seq> expected = range(1, total);
+    std::erase_if(expected, [&](Seq s) { return s == total - 10 || s == total - 12; });
+    CHECK(all == expected);
+    buffer.commit(true);
+  }
+  // The same records, read back from the file by a new buffer.
+  Buffer reopened(options(path));
+  const auto from_file = reopened.read_after(total - 20, 100);
+  REQUIRE(from_file.size() == from_memory.size());
+  for (std::size_t i = 0; i < from_file.size(); ++i) {
+    CHECK(from_file[i].seq == from_memory[i].seq);
+    CHECK(from_file[i].kind == from_memory[i].kind);
+    CHECK(from_file[i].topic == from_memory[i].topic);
+    CHECK(from_file[i].payload == from_memory[i].payload);
+  }
+  CHECK(reopened.file_reads() == 1);
 }
 
 TEST_CASE("overflow drops the oldest readings only, and says which") {
@@ -384,8 +443,9 @@ TEST_CASE("a failed commit keeps everything queued for the next one") {
       Connection other(path);
       other.exec("INSERT INTO records(seq, kind, topic, payload) VALUES (4, 3, 'events', 'intruder')");
       REQUIRE_THROWS_AS(buffer.commit(), buffer_error);
-      // Rolled back: seq 3 went in before the failure and is gone again (seq 1, acknowledged, is not read).
-      CHECK(seqs_of(buffer.read_after(0, 10)) == std::vector<Seq>{2, 4});
+      // Rolled back: seq 3 went in before the failure and is gone again (seq 1's deletion is still queued).
+      CHECK(other.seqs() == std::vector<Seq>{1, 2, 4});
+      CHECK(seqs_of(buffer.read_after(0, 10)) == std::vector<Seq>{2});
       CHECK(buffer.pending() == 4);
       CHECK(buffer.count() == 1);
       other.exec("DELETE FROM records WHERE seq = 4");
