@@ -41,6 +41,8 @@ class MqttLink {
     std::function<void(const std::string& why)> lost;
     std::function<void(const Delivery&)> delivered;
     std::function<void(LinkMessage)> message;
+    // Incoming messages the link dropped (too many or too large waiting for the loop) since the last call.
+    std::function<void(std::uint64_t count)> messages_dropped;
   };
   virtual ~MqttLink() = default;
   virtual void set_events(Events events) = 0;

@@ -121,6 +121,8 @@ class PahoLink final : public MqttLink {
         if (size > max_message_bytes || queued_messages_ >= max_queued_messages ||
             queued_bytes_ + size > max_queued_bytes) {
           ++dropped_messages_;
+          // One report on its way at a time, so dropping cannot itself fill the loop's queue.
+          if (!drop_report_posted_.exchange(true)) loop_.post([this] { report_dropped(); });
           return;
         }
         LinkMessage m{msg->get_topic(), msg->get_payload_str(), {}, {}};
@@ -245,7 +247,10 @@ class PahoLink final : public MqttLink {
     return why;
   }
   void report_dropped() {
-    if (const auto n = dropped_messages_.exchange(0); n > 0)
+    drop_report_posted_ = false;
+    const auto n = dropped_messages_.exchange(0);
+    if (n > 0 && events_.messages_dropped) events_.messages_dropped(n);
+    if (n > 0)
       spdlog::warn("mqtt: {} incoming messages dropped (over {} or {} bytes waiting, or one over {} bytes)", n,
                    max_queued_messages, max_queued_bytes, max_message_bytes);
   }
@@ -262,6 +267,7 @@ class PahoLink final : public MqttLink {
   std::atomic<int> queued_messages_{0};
   std::atomic<std::size_t> queued_bytes_{0};
   std::atomic<std::uint64_t> dropped_messages_{0};
+  std::atomic<bool> drop_report_posted_{false};
 };
 
 }  // namespace

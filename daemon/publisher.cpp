@@ -26,6 +26,9 @@ Publisher::Publisher(std::unique_ptr<MqttLink> link, std::string base_topic, Eve
       [this](LinkMessage m) {
         if (on_command) on_command(Command{std::move(m.payload), std::move(m.response_topic), std::move(m.correlation)});
       },
+      [this](std::uint64_t count) {
+        if (on_commands_dropped) on_commands_dropped(count);
+      },
   });
 }
 

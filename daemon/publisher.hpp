@@ -59,6 +59,7 @@ class Publisher {
     std::string correlation;
   };
   std::function<void(const Command&)> on_command;
+  std::function<void(std::uint64_t count)> on_commands_dropped;  // the link dropped incoming messages (its queue full)
   // The reply goes to the request's response topic when it has one, else to B/cmd/reply. Queued behind the window;
   // at most max_replies wait (the oldest is dropped beyond that, and counted). A reply lost to a disconnect is not
   // resent: the command event in the record stream says what happened.

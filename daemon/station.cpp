@@ -49,6 +49,7 @@ Station::Station(Config config, EventLoop& loop)
     });
   publisher_.on_connected = [this] { publish_states(); };
   publisher_.on_command = [this](const Publisher::Command& c) { on_command(c); };
+  publisher_.on_commands_dropped = [this](std::uint64_t count) { commands_dropped_ += count; };
   publisher_.on_refused = [this](Seq seq, const std::string& topic, int reason, const std::string& why) {
     on_publish_refused(seq, topic, reason, why);
   };

@@ -13,7 +13,9 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "alarms/engine.hpp"
@@ -62,7 +64,7 @@ class Station {
   void publish_alarms();
   void check_buffer_usage();
   void step_alarms(const Outcome& outcome);
-  void ack_alarm(const Publisher::Command& c, const json& id, const json& args);
+  void ack_alarm(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args);
   std::string alarm_payload(const Alarm& a) const;
   void start_devices();
   void on_command(const Publisher::Command& c);
@@ -77,7 +79,18 @@ class Station {
   // Records a command (from MQTT or from device input) as a `command` event.
   void record_command(const json& id, const std::string& cmd, const std::string& source, const json& args, bool ok,
                       const std::string& error);
+  // The station's own commands (the production commands are Production's table): the one list of them.
+  using CommandHandler = void (Station::*)(const Publisher::Command& c, const json& id, const std::string& cmd,
+                                           const json& args);
+  struct StationCommand {
+    std::string_view name;
+    CommandHandler run;
+    std::string_view driver_command;  // what the device is asked for (Driver::commands()), for device commands
+  };
+  static std::span<const StationCommand> station_commands();
+  static const StationCommand* find_station_command(std::string_view name);
   void device_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args);
+  void status_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args);
   void apply(Outcome& outcome);      // appends its records, saves the context, publishes B/context
   void save_context();
   void arm_production_timer();
@@ -157,7 +170,7 @@ class Station {
   static constexpr std::size_t kRememberedReplies = 1000;
   static constexpr std::chrono::hours kRememberFor{24};
   static constexpr const char* kRememberedPrefix = "cmd-id/";
-  commands::QueueBound command_queue_;   // see command_queue(); wired by the publisher's message callback
+  std::uint64_t commands_dropped_ = 0;   // incoming messages the MQTT link dropped (its queue full) since the last event
 };
 
 }  // namespace tally

@@ -177,23 +177,23 @@ void Station::publish_alarms() {
   for (const auto& [id, a] : alarms_.alarms()) publisher_.publish_state("alarms/" + id, alarm_payload(a));
 }
 
-void Station::ack_alarm(const Publisher::Command& c, const json& id, const json& args) {
+void Station::ack_alarm(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args) {
   if (!args.contains("alarm") || !args["alarm"].is_string() || args["alarm"].get<std::string>().empty())
-    return finish_command(c, id, "alarm.ack", args, false, "alarm.ack needs \"alarm\" (an alarm id)", {});
+    return finish_command(c, id, cmd, args, false, "alarm.ack needs \"alarm\" (an alarm id)", {});
   std::string by = production_.context().operator_id;
   if (args.contains("by")) {
     if (!args["by"].is_string() || args["by"].get<std::string>().empty())
-      return finish_command(c, id, "alarm.ack", args, false, "\"by\" must be a non-empty string", {});
+      return finish_command(c, id, cmd, args, false, "\"by\" must be a non-empty string", {});
     by = args["by"];
   }
   const std::string alarm = args["alarm"];
   std::string error;
   auto transitions = alarms_.acknowledge(alarm, by, Instant::now(), error);
-  if (!error.empty()) return finish_command(c, id, "alarm.ack", args, false, error, {});
+  if (!error.empty()) return finish_command(c, id, cmd, args, false, error, {});
   alarm_transitions(std::move(transitions));
   json reply{{"alarm", alarm}, {"state", "acknowledged"}};
   if (!by.empty()) reply["by"] = by;
-  finish_command(c, id, "alarm.ack", args, true, "", reply);
+  finish_command(c, id, cmd, args, true, "", reply);
 }
 
 }  // namespace tally

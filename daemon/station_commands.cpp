@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "log_escape.hpp"
 #include "station_commands.hpp"
@@ -38,7 +39,7 @@ void Station::on_command(const Publisher::Command& c) {
 
 // The commands refused by the rate limit (and dropped by the queue bound) since the last note, as one event.
 void Station::note_limited_commands() {
-  const std::uint64_t dropped = command_queue_.take_dropped();
+  const std::uint64_t dropped = std::exchange(commands_dropped_, 0);
   if (commands_limited_ == 0 && dropped == 0) return;
   emit_event("command.rate_limited", {{"refused", commands_limited_}, {"queue_dropped", dropped},
                                       {"rate", commands::kRate}, {"burst", commands::kBurst}});
@@ -79,15 +80,33 @@ void Station::handle_command(const Publisher::Command& c) {
     apply(o);
     return finish_command(c, id, cmd, args, o.ok, o.error, o.reply);
   }
-  if (cmd == "scale.tare" || cmd == "scale.zero" || cmd == "device.raw") return device_command(c, id, cmd, args);
-  if (cmd == "status") {
-    json devices = json::object();
-    for (const auto& dev : devices_) devices[dev->config().name] = json::parse(device_state_payload(*dev));
-    return finish_command(c, id, cmd, args, true, "",
-                          {{"status", status_json(true)}, {"context", production_.context_payload()}, {"devices", devices}});
-  }
-  if (cmd == "alarm.ack") return ack_alarm(c, id, args);
+  if (const StationCommand* command = find_station_command(cmd)) return (this->*command->run)(c, id, cmd, args);
   finish_command(c, id, cmd, args, false, "unknown command \"" + to_text(commands::summary(cmd)).substr(1), {});
+}
+
+std::span<const Station::StationCommand> Station::station_commands() {
+  static const StationCommand table[] = {
+      {"scale.tare", &Station::device_command, "tare"},
+      {"scale.zero", &Station::device_command, "zero"},
+      // The next reading in raw counts, uncalibrated (hx711, iio): what tallyctl calibrate needs.
+      {"device.raw", &Station::device_command, "raw"},
+      {"status", &Station::status_command, ""},
+      {"alarm.ack", &Station::ack_alarm, ""},
+  };
+  return table;
+}
+
+const Station::StationCommand* Station::find_station_command(std::string_view name) {
+  for (const auto& command : station_commands())
+    if (command.name == name) return &command;
+  return nullptr;
+}
+
+void Station::status_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args) {
+  json devices = json::object();
+  for (const auto& dev : devices_) devices[dev->config().name] = json::parse(device_state_payload(*dev));
+  finish_command(c, id, cmd, args, true, "",
+                 {{"status", status_json(true)}, {"context", production_.context_payload()}, {"devices", devices}});
 }
 
 void Station::device_command(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args) {
@@ -96,9 +115,7 @@ void Station::device_command(const Publisher::Command& c, const json& id, const 
   for (auto& d : devices_) {
     if (d->config().name != name) continue;
     // The answer comes later, from the device: the reply and the command event wait for it.
-    // device.raw: the next reading in raw counts, uncalibrated (hx711, iio): what tallyctl calibrate needs.
-    const char* driver_command = cmd == "scale.tare" ? "tare" : cmd == "scale.zero" ? "zero" : "raw";
-    d->command(driver_command, [this, c, id, cmd, args, name](bool ok, std::string detail) {
+    d->command(std::string(find_station_command(cmd)->driver_command), [this, c, id, cmd, args, name](bool ok, std::string detail) {
       json reply{{"device", name}};
       if (ok && cmd == "device.raw") reply["raw"] = json::parse(detail, nullptr, false);
       else if (ok && !detail.empty()) reply["detail"] = detail;

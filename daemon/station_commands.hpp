@@ -2,7 +2,6 @@
 // The parts of command handling that take outside input, pure and separate from the station so that they can be
 // tested and fuzzed on their own: decoding a B/cmd payload, checking an MQTT 5 response topic, summarising a
 // command for its `command` event, pacing a flood, and bounding the queue between Paho's thread and the loop.
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -53,21 +52,5 @@ class RateLimit {
 };
 constexpr double kRate = 20;   // a person or a line controller sends a few a second at most
 constexpr double kBurst = 50;
-
-// The bound on commands waiting between Paho's message callback (admit(), on Paho's thread) and the event loop
-// (release() once handled). Over kMaxQueued the message is dropped on Paho's thread, before its payload is
-// copied, and counted.
-class QueueBound {
- public:
-  static constexpr std::size_t kMaxQueued = 64;
-  bool admit() noexcept;                  // any thread
-  void release() noexcept;                // loop thread
-  std::uint64_t take_dropped() noexcept;  // loop thread: dropped since the last call
-  std::size_t queued() const noexcept { return queued_.load(); }
-
- private:
-  std::atomic<std::size_t> queued_{0};
-  std::atomic<std::uint64_t> dropped_{0};
-};
 
 }  // namespace tally::commands

@@ -130,25 +130,6 @@ bool RateLimit::admit(std::chrono::steady_clock::time_point now) {
   return true;
 }
 
-bool QueueBound::admit() noexcept {
-  std::size_t queued = queued_.load();
-  do {
-    if (queued >= kMaxQueued) {
-      dropped_.fetch_add(1);
-      return false;
-    }
-  } while (!queued_.compare_exchange_weak(queued, queued + 1));
-  return true;
-}
-
-void QueueBound::release() noexcept {
-  std::size_t queued = queued_.load();
-  while (queued > 0 && !queued_.compare_exchange_weak(queued, queued - 1)) {
-  }
-}
-
-std::uint64_t QueueBound::take_dropped() noexcept { return dropped_.exchange(0); }
-
 }  // namespace commands
 
 }  // namespace tally

@@ -174,6 +174,26 @@ TEST_CASE("a command flood is rate limited with an event, command events stay sm
   CHECK(tallyd.process->running());
 }
 
+// Issue #13 item 4(a): the queue between the MQTT client's thread and the event loop is bounded; what it drops is
+// counted in command.rate_limited, not lost without a word.
+TEST_CASE("an oversized message on B/cmd is dropped before it is copied, and counted in command.rate_limited") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "tally/#", "e2e-oversized");
+  Daemon tallyd(dir, station_config(broker, dir, ""));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }, 30s));
+  sub.publish(base + "/cmd", R"({"id":"big","cmd":"status","pad":")" + std::string(300 * 1024, 'p') + R"("})");
+  sub.publish(base + "/cmd", R"({"id":"after","cmd":"status"})");
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "command.rate_limited").empty(); }, 30s));
+  const auto limited = events(sub.messages(), "command.rate_limited")[0];
+  CHECK(limited["queue_dropped"] == 1);
+  CHECK(limited["refused"] == 0);
+  REQUIRE(sub.wait_for([](const auto& all) { return !last_on(all, base + "/cmd/reply").is_null(); }, 15s));
+  for (const auto& m : sub.on(base + "/cmd/reply")) CHECK(json::parse(m.payload)["id"] == "after");  // none for "big"
+  CHECK(tallyd.process->running());
+}
+
 // Issue #13 item 7: a client that retried unit.add without a serial double-counted.
 TEST_CASE("a retried command (same id) gets its first reply again and changes nothing, also after a restart") {
   TempDir dir;

@@ -70,19 +70,6 @@ TEST_CASE("rate limit: a burst passes, then the average rate") {
   CHECK(admitted <= 20);
 }
 
-TEST_CASE("queue bound: at most kMaxQueued waiting, the rest counted as dropped") {
-  QueueBound q;
-  for (std::size_t i = 0; i < QueueBound::kMaxQueued; ++i) CHECK(q.admit());
-  CHECK_FALSE(q.admit());
-  CHECK_FALSE(q.admit());
-  CHECK(q.take_dropped() == 2);
-  CHECK(q.take_dropped() == 0);
-  q.release();
-  CHECK(q.admit());
-  for (std::size_t i = 0; i < 2 * QueueBound::kMaxQueued; ++i) q.release();
-  CHECK(q.queued() == 0);
-}
-
 TEST_CASE("text from outside is escaped for the log") {
   CHECK(escape_for_log("a\nb\rc\td") == "a\\nb\\rc\\td");
   CHECK(escape_for_log(std::string("\x1b[31m\0", 6)) == "\\x1b[31m\\x00");
