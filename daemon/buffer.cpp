@@ -28,7 +28,7 @@ void Buffer::rollback() noexcept {
 }
 
 Seq Buffer::append(const Record& record) {
-  appends_.push_back({next_seq_, record.kind, record.topic, serialize_with_seq(next_seq_, record.body)});
+  appends_.push_back({next_seq_, record.kind, record.topic, serialize_with_seq(next_seq_, record)});
   appended_bytes_ += appends_.back().payload.size();
   if (appended_bytes_ > kMemoryBound) bound_memory();
   return next_seq_++;

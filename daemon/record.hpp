@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "context.hpp"
 #include "input.hpp"
@@ -21,6 +22,7 @@ struct Record {
   RecordKind kind = RecordKind::event;
   std::string topic;  // below the station's base topic, e.g. "readings/kettle", "events"
   json body;          // every payload field except "seq"
+  std::string text{};  // or, when not empty, the same already serialised ("{...}"): readings (see stamp_reading)
 };
 
 // Facts about the station that every record carries.
@@ -32,8 +34,12 @@ struct StampInfo {
 // UTC ISO 8601 with milliseconds: 2026-11-24T10:15:02.123Z
 std::string format_ts(wall_time t);
 
-// A reading from `device`, stamped with the context at the moment it was taken.
+// A reading from `device`, stamped with the context at the moment it was taken. Readings are most of what tallyd
+// writes, so the record comes as `text`, written straight from the fields, whenever every string in it needs no
+// escaping (printable ASCII); otherwise as `body`. Both give the same JSON (test_record checks it).
 Record stamp_reading(const StampInfo& info, const std::string& device, const Reading& r, const StationContext& ctx);
+// The same as `body` always (what stamp_reading falls back to).
+Record stamp_reading_json(const StampInfo& info, const std::string& device, const Reading& r, const StationContext& ctx);
 
 // Any record: {"ts", "clock"?, "station", ...fields} + context.
 Record make_record(RecordKind kind, std::string topic, const StampInfo& info, wall_time ts, const json& fields,
@@ -51,5 +57,10 @@ std::string to_text(const json& j);
 
 // The payload as published: {"seq":N, ...body}. seq goes first so a human reading the stream sees it first.
 std::string serialize_with_seq(Seq seq, const json& body);
+std::string serialize_with_seq(Seq seq, std::string_view body_text);
+std::string serialize_with_seq(Seq seq, const Record& record);
+
+// The record's fields as a json document, whichever form it carries them in.
+inline json body_of(const Record& r) { return r.text.empty() ? r.body : json::parse(r.text); }
 
 }  // namespace tally

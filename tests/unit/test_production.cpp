@@ -386,14 +386,14 @@ TEST_CASE("operator.set changes the operator stamped in both modes") {
     CHECK(o.records[0].body["operator"] == "bo");
     CHECK(o.records[0].body["previous"] == "ana");
     const Record r = stamp_reading({"bench-1", true}, "kettle", temp(40, t0), s.p.context());
-    CHECK(r.body["operator"] == "bo");
+    CHECK(body_of(r)["operator"] == "bo");
   }
 }
 
 TEST_CASE("readings are stamped with the step in process mode and the unit in discrete mode") {
   Station p(Mode::process);
   REQUIRE(p.cmd("batch.start", {{"batch", "B-1"}, {"recipe", "lavender-soap"}}).ok);
-  json body = stamp_reading({"bench-1", true}, "bench-scale", weight(10, true, t0), p.p.context()).body;
+  json body = body_of(stamp_reading({"bench-1", true}, "bench-scale", weight(10, true, t0), p.p.context()));
   CHECK(body["batch"] == "B-1");
   CHECK(body["recipe"] == "lavender-soap");
   CHECK(body["step"] == "weigh-oils");
@@ -402,11 +402,11 @@ TEST_CASE("readings are stamped with the step in process mode and the unit in di
 
   Station d(Mode::discrete);
   REQUIRE(d.cmd("work_order.start", {{"work_order", "WO-1"}}).ok);
-  body = stamp_reading({"bench-1", true}, "eye", temp(1, t0), d.p.context()).body;
+  body = body_of(stamp_reading({"bench-1", true}, "eye", temp(1, t0), d.p.context()));
   CHECK(body["work_order"] == "WO-1");
   CHECK(body["unit"] == 0);
   REQUIRE(d.cmd("unit.add", {{"serial", "S-1"}}).ok);
-  body = stamp_reading({"bench-1", true}, "eye", temp(1, t0), d.p.context()).body;
+  body = body_of(stamp_reading({"bench-1", true}, "eye", temp(1, t0), d.p.context()));
   CHECK(body["unit"] == 1);
   CHECK(body["serial"] == "S-1");
   CHECK_FALSE(body.contains("batch"));
