@@ -244,6 +244,18 @@ TEST_CASE("a German (QWERTZ) layout: the Y position types z, shifted 7 is a slas
   CHECK(run(at, settings("de"))[0].code == "@");
 }
 
+TEST_CASE("Alt held over thousands of keypad digits types the character of the last three") {
+  Script s;
+  s.key(KEY_LEFTALT_, 1);
+  for (int i = 0; i < 5000; ++i) s.tap(KEY_KP9);
+  s.tap(KEY_KP0), s.tap(KEY_KP2), s.tap(KEY_KP9);
+  s.key(KEY_LEFTALT_, 0);
+  s.tap(KEY_1), s.enter();
+  const auto out = run(s);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].code == "\x1D" "1");
+}
+
 TEST_CASE("keypad digits type digits (NumLock is on for a scanner)") {
   Script s;
   s.tap(KEY_KP0), s.tap(KEY_KP9), s.enter();
