@@ -123,6 +123,9 @@ void EventLoop::post(std::function<void()> fn) {
   {
     std::lock_guard lock(posted_mutex_);
     posted_.push_back(std::move(fn));
+    // Work already waiting means the eventfd was written and not yet drained (the loop reads it before it takes
+    // the queue): one write per batch, not one per PUBACK.
+    if (posted_.size() > 1) return;
   }
   const std::uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(wake_fd_.get(), &one, sizeof one);  // EAGAIN only when already signalled
