@@ -113,6 +113,8 @@ fields = ["operator"]
   CHECK(units[2]["serial"] == "SN-4");
   CHECK(units[2]["unit"] == 3);
 
+  // The last unit's command event follows its unit record: wait for it too.
+  REQUIRE(sub.wait_for([](const auto& all) { return commands_from(all, "scanner").size() >= 6; }));
   const auto cmds = commands_from(sub.messages(), "scanner");
   REQUIRE(cmds.size() == 6);  // operator.set, work_order.start, unit.add x4 (one refused)
   CHECK(cmds[0]["cmd"] == "operator.set");
