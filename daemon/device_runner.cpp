@@ -38,9 +38,13 @@ DeviceRunner::DeviceRunner(DeviceConfig config, EventLoop& loop, Hooks hooks)
                        driver_->cancel_command();
                        finish_command(false, "no answer from the device in time");
                      }),
+      drop_log_timer_(loop, [this] { log_drops(); }),
       filter_(config_.deadband, config_.publish_every_s) {}
 
-DeviceRunner::~DeviceRunner() { stop(); }
+DeviceRunner::~DeviceRunner() {
+  stop();
+  log_drops();  // a reload or the shutdown: the drops not logged yet are not forgotten
+}
 
 void DeviceRunner::start() { try_open(); }
 
@@ -111,9 +115,9 @@ void DeviceRunner::to_station(const char* what, Fn&& fn) noexcept {
   try {
     fn();
   } catch (const std::exception& e) {
-    if (hook_failures_++ % 1000 == 0) spdlog::error("device {}: handling its {} failed: {}", config_.name, what, e.what());
+    hook_failed(what, e.what());
   } catch (...) {
-    if (hook_failures_++ % 1000 == 0) spdlog::error("device {}: handling its {} failed", config_.name, what);
+    hook_failed(what, "an unknown exception");
   }
 }
 
@@ -159,10 +163,30 @@ void DeviceRunner::pulse(Pulse p) {
 }
 
 void DeviceRunner::dropped(std::string_view why) {
-  ++dropped_;
-  // Noise can arrive thousands of times a second: log the first and then every 1000th.
-  if (dropped_ == 1 || dropped_ % 1000 == 0)
-    spdlog::warn("device {}: dropped input ({}); {} dropped so far", config_.name, why, dropped_);
+  const auto now = std::chrono::steady_clock::now();
+  if (auto line = drop_log_.note(why, now)) return spdlog::warn("device {}: {}", config_.name, *line);
+  if (drop_log_timer_.armed()) return;
+  if (const auto due = drop_log_.next_line())
+    drop_log_timer_.arm(std::max(std::chrono::ceil<std::chrono::milliseconds>(*due - now), std::chrono::milliseconds(1)));
+}
+
+// Input drives the hooks: a hook failing on every frame of a flood logs at most LogLimit's lines a minute.
+void DeviceRunner::hook_failed(const char* what, std::string_view error) noexcept {
+  try {
+    std::uint64_t suppressed = 0;
+    if (hook_log_.allow(suppressed))
+      spdlog::error("device {}: handling its {} failed: {}{}", config_.name, what, escape_for_log(error),
+                    suppressed ? " (" + std::to_string(suppressed) + " such lines not logged before this one)" : "");
+  } catch (...) {
+  }
+}
+
+void DeviceRunner::log_drops() noexcept {
+  drop_log_timer_.disarm();
+  try {
+    if (auto line = drop_log_.flush(std::chrono::steady_clock::now())) spdlog::warn("device {}: {}", config_.name, *line);
+  } catch (...) {  // out of memory while logging: the count is still in the device state
+  }
 }
 
 void DeviceRunner::wake_after(std::chrono::milliseconds delay) {

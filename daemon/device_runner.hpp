@@ -12,6 +12,7 @@
 
 #include "config.hpp"
 #include "event_loop.hpp"
+#include "log_limit.hpp"
 #include "report_filter.hpp"
 
 namespace tally {
@@ -42,7 +43,7 @@ class DeviceRunner final : private InputSink {
   bool online() const { return online_.value_or(false); }
   const std::string& error() const { return error_; }
   const std::optional<Reading>& last() const { return last_; }
-  std::uint64_t dropped() const { return dropped_; }
+  std::uint64_t dropped() const { return drop_log_.total(); }
 
   // Back-off between reopen attempts: from first_backoff, doubling to max_backoff. It starts again from the first
   // once the device has produced input or stayed open for stable_after.
@@ -57,6 +58,8 @@ class DeviceRunner final : private InputSink {
   void went_online();
   void went_offline(const std::string& error);
   void finish_command(bool ok, std::string detail);
+  void log_drops() noexcept;
+  void hook_failed(const char* what, std::string_view error) noexcept;  // the summary of drops not logged yet (drop_log_timer_)
   template <class Fn>
   void to_station(const char* what, Fn&& fn) noexcept;
   // InputSink, for the driver
@@ -73,14 +76,16 @@ class DeviceRunner final : private InputSink {
   int watched_fd_ = -1;
   bool open_ = false;  // between a successful open() and stop()
   std::chrono::steady_clock::time_point opened_at_{};
-  Timer poll_timer_, wake_timer_, reopen_timer_, command_timer_;
+  Timer poll_timer_, wake_timer_, reopen_timer_, command_timer_, drop_log_timer_;
   Driver::CommandDone pending_command_;
   std::chrono::milliseconds backoff_ = first_backoff;
   std::optional<bool> online_;  // unknown until the first open attempt
   std::string error_;
   std::optional<Reading> last_;
-  std::uint64_t dropped_ = 0;
-  std::uint64_t hook_failures_ = 0;
+  // Noise can arrive 100,000 times a second: the first drop is logged, then at most a line a minute with the
+  // count since the last line, by reason (a timer logs the summary still owed when the drops stop).
+  DropLog drop_log_;
+  LogLimit hook_log_;
   ReportFilter filter_;
 };
 

@@ -96,8 +96,7 @@ void Production::sync_context() {
   if (wo_) {
     ctx_.work_order = wo_->id;
     ctx_.unit = wo_->units;
-    for (const auto& [serial, unit] : wo_->serials)
-      if (unit == wo_->units) ctx_.serial = serial;
+    ctx_.serial = wo_->latest_serial;
   }
 }
 

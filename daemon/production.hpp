@@ -50,6 +50,21 @@ class Production {
   // (returned as a warning).
   std::optional<std::string> restore(const std::string& document);
   std::string save() const;
+  // The active work order's serials (serial -> unit number, to refuse a serial scanned twice) are not in save():
+  // writing the whole set on every unit costs O(n) per unit. Each serial is a state row of its own instead
+  // (production_store.hpp writes them). take_serial_rows() hands over, in order, the rows to write (`unit` set) or to
+  // erase (`unit` empty) since the last call: the added serial after a unit.add, every serial of the work order
+  // after work_order.end (once per work order), and after restore() the serials of an older document that still
+  // carried the set (written as rows from then on).
+  struct SerialRow {
+    std::string serial;
+    std::optional<std::int64_t> unit;  // nullopt: erase the row
+  };
+  std::vector<SerialRow> take_serial_rows();
+  bool serial_rows_pending() const { return !serial_rows_.empty(); }
+  // After restore(): the rows read back. With no work order active (the context was ended, or could not be
+  // restored) they are stale and are queued for erasing.
+  void restore_serials(const std::map<std::string, std::int64_t>& serials);
   void set_recipes(std::vector<Recipe> recipes) { recipes_ = std::move(recipes); }
 
   const StationContext& context() const { return ctx_; }
@@ -125,6 +140,7 @@ class Production {
     wall_time last_activity{};               // shown as downtime's "since"
     std::optional<wall_time> downtime_since;
     mono_time started_mono{}, last_activity_mono{}, downtime_since_mono{};
+    std::string latest_serial;  // the latest unit's serial ("" when it had none), for the context
   };
 
   Outcome batch_start(const json& args, wall_time now);
@@ -155,6 +171,7 @@ class Production {
   StationContext ctx_;
   std::optional<Batch> batch_;
   std::optional<WorkOrder> wo_;
+  std::vector<SerialRow> serial_rows_;  // not yet handed over by take_serial_rows()
 };
 
 }  // namespace tally

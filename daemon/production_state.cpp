@@ -1,4 +1,5 @@
-// The production context's persistence: the document saved in the buffer's `state` table (key "context").
+// The production context's persistence: the document saved in the buffer's `state` table (key "context"). The
+// active work order's serials are rows of their own beside it (Production::take_serial_rows, production_store.cpp).
 //
 // Monotonic instants (step and batch starts, the last activity of a work order) are saved as milliseconds of the
 // monotonic clock together with the kernel's boot id and the monotonic time of the save. Restored in the same boot
@@ -80,7 +81,7 @@ std::string Production::save() const {
   }
   if (wo_) {
     json wo{{"id", wo_->id}, {"started", to_ms(wo_->started)}, {"units", wo_->units}, {"rejected", wo_->rejected},
-            {"serials", wo_->serials}, {"latest_rejected", wo_->latest_rejected},
+            {"latest_rejected", wo_->latest_rejected}, {"serial", wo_->latest_serial},
             {"last_activity", to_ms(wo_->last_activity)}, {"started_mono", mono_ms(wo_->started_mono)},
             {"last_activity_mono", mono_ms(wo_->last_activity_mono)}};
     if (wo_->target) wo["target"] = *wo_->target;
@@ -131,18 +132,29 @@ std::optional<std::string> Production::restore(const std::string& document) {
     if (doc.contains("work_order")) {
       const json& w = doc["work_order"];
       WorkOrder wo{w.at("id"), std::nullopt, from_ms(w.at("started")), w.at("units"), w.at("rejected"),
-                   w.at("serials").get<std::map<std::string, std::int64_t>>(), w.value("latest_rejected", false),
-                   from_ms(w.at("last_activity")), std::nullopt, {}, {}, {}};
+                   {}, w.value("latest_rejected", false),
+                   from_ms(w.at("last_activity")), std::nullopt, {}, {}, {}, ""};
       if (w.contains("target")) wo.target = w["target"].get<std::int64_t>();
       if (w.contains("downtime_since")) wo.downtime_since = from_ms(w["downtime_since"]);
       wo.started_mono = mono(w, "started_mono");
       wo.last_activity_mono = mono(w, "last_activity_mono");
       wo.downtime_since_mono = mono(w, "downtime_since_mono");
+      // Documents written before the serials became rows of their own carry the set: kept, and handed over as
+      // rows so that the next save writes them (and the document no longer carries them).
+      wo.latest_serial = w.value("serial", "");
+      if (w.contains("serials")) {
+        wo.serials = w["serials"].get<std::map<std::string, std::int64_t>>();
+        for (const auto& [serial, unit] : wo.serials) {
+          serial_rows_.push_back({serial, unit});
+          if (unit == wo.units && !w.contains("serial")) wo.latest_serial = serial;
+        }
+      }
       wo_ = std::move(wo);
     }
   } catch (const std::exception& e) {
     batch_.reset();
     wo_.reset();
+    serial_rows_.clear();
     sync_context();
     return std::string("the saved context could not be read (") + e.what() + "): starting without one";
   }

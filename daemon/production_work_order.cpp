@@ -17,7 +17,7 @@ Outcome Production::work_order_start(const json& args, wall_time now) {
     target = args["target"].get<std::int64_t>();
   }
   if (wo_) return refused("work order " + wo_->id + " is active; end it with work_order.end first");
-  wo_ = WorkOrder{*id, target, now, 0, 0, {}, false, now, std::nullopt, mono_now(), mono_now(), {}};
+  wo_ = WorkOrder{*id, target, now, 0, 0, {}, false, now, std::nullopt, mono_now(), mono_now(), {}, ""};
   sync_context();
   Outcome out;
   json fields = json::object();
@@ -47,6 +47,7 @@ Outcome Production::work_order_end(wall_time now) {
   if (wo_->target) fields["target"] = *wo_->target;
   out.records.push_back(event("work_order.ended", fields, now));
   out.reply = fields;
+  for (const auto& [serial, unit] : wo_->serials) serial_rows_.push_back({serial, std::nullopt});
   wo_.reset();
   sync_context();
   return out;
@@ -72,7 +73,11 @@ Outcome Production::unit_add(const json& args, const std::string& source, wall_t
   wo_->latest_rejected = false;
   wo_->last_activity = now;
   wo_->last_activity_mono = mono_now();
-  if (serial) wo_->serials.emplace(*serial, wo_->units);
+  wo_->latest_serial = serial.value_or("");
+  if (serial) {
+    wo_->serials.emplace(*serial, wo_->units);
+    serial_rows_.push_back({*serial, wo_->units});
+  }
   sync_context();
   json unit{{"work_order", wo_->id}, {"unit", wo_->units}};
   if (serial) unit["serial"] = *serial;
@@ -104,6 +109,19 @@ Outcome Production::unit_reject(const json& args, const std::string& source, wal
   out.records.push_back(make_record(RecordKind::unit, "units", stamp_, now, unit, ctx_));
   out.reply = {{"unit", wo_->units}, {"status", "rejected"}};
   return out;
+}
+
+std::vector<Production::SerialRow> Production::take_serial_rows() {
+  std::vector<SerialRow> rows;
+  rows.swap(serial_rows_);
+  return rows;
+}
+
+void Production::restore_serials(const std::map<std::string, std::int64_t>& serials) {
+  for (const auto& [serial, unit] : serials) {
+    if (wo_) wo_->serials.emplace(serial, unit);
+    else serial_rows_.push_back({serial, std::nullopt});
+  }
 }
 
 std::vector<Record> Production::tick(wall_time now) {

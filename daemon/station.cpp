@@ -5,6 +5,7 @@
 #include "clock.hpp"
 #include "errors.hpp"
 #include "outputs_gpio.hpp"
+#include "production_store.hpp"
 #include "version.hpp"
 
 namespace tally {
@@ -67,15 +68,24 @@ void Station::start() {
   if (const auto& r = buffer_.recovered()) {
     json unsaved = json::array();
     for (const auto& range : r->unsaved) unsaved.push_back({{"first_seq", range.first_seq}, {"last_seq", range.last_seq}});
+    // Rows kept one per item (a work order's serials, remembered command ids: thousands) are named by their prefix
+    // with a count, e.g. "wo-serial/* (2000)", so that the event stays small.
+    std::map<std::string, std::size_t> row_groups;
+    json salvaged_state = json::array();
+    for (const auto& key : r->salvaged_states) {
+      bool grouped = false;
+      for (const std::string prefix : {kSerialPrefix, kRememberedPrefix})
+        if (!grouped && key.starts_with(prefix)) grouped = ++row_groups[prefix] > 0;
+      if (!grouped) salvaged_state.push_back(key);
+    }
+    for (const auto& [prefix, count] : row_groups) salvaged_state.push_back(prefix + "* (" + std::to_string(count) + ")");
     emit_event("buffer.corrupt", {{"moved_to", r->moved_to}, {"reason", r->reason},
                                   {"seq_recovered", r->seq_recovered}, {"salvaged", r->salvaged},
-                                  {"salvaged_state", r->salvaged_states}, {"unsaved", unsaved}});
+                                  {"salvaged_state", salvaged_state}, {"unsaved", unsaved}});
     buffer_alarm("buffer.corrupt", true,
                  "the buffer database was damaged and moved to " + (r->moved_to.empty() ? "(nothing)" : r->moved_to));
   }
-  if (const auto saved = buffer_.get_state("context")) {
-    if (const auto warning = production_.restore(*saved)) spdlog::warn("context: {}", *warning);
-  }
+  if (const auto warning = restore_production(production_, buffer_)) spdlog::warn("context: {}", *warning);
   if (const auto saved = buffer_.get_state("batches/last")) batch_last_ = *saved;
   load_remembered_replies();
   if (const auto saved = buffer_.get_state("counters")) {
@@ -155,7 +165,7 @@ bool Station::reload() {
 }
 
 void Station::save_context() {
-  buffer_.put_state("context", production_.save());
+  save_production(production_, buffer_);  // the context document and the serial rows added since
   context_dirty_ = false;
   context_saved_ = std::chrono::steady_clock::now();
 }

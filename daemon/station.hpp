@@ -161,6 +161,7 @@ class Station {
   std::chrono::steady_clock::time_point refused_reported_{};
   static constexpr std::chrono::seconds refused_report_interval{10};
   LogLimit events_refused_log_;  // shutdown began: commands are refused
+  LogLimit scan_refused_log_;    // scans that are not valid (station_input.cpp)
   static constexpr std::chrono::milliseconds kCommitBackoffMin{250}, kCommitBackoffMax{4000};
   std::chrono::milliseconds commit_backoff_ = kCommitBackoffMin;
   std::chrono::steady_clock::time_point commit_retry_at_{};

@@ -3,6 +3,7 @@
 // running total. The framework does this, not the drivers, so every scanner and counter behaves the same.
 #include <spdlog/spdlog.h>
 
+#include "log_escape.hpp"
 #include "station.hpp"
 
 namespace tally {
@@ -31,7 +32,13 @@ void Station::on_scan(const DeviceConfig& device, const Scan& s) {
   d.record["device"] = device.name;
   buffer_.append(make_record(RecordKind::scan, "scans", stamp_, s.ts, d.record, ctx));
   const bool command_ok = d.valid && !d.cmd.empty() && run_device_command(device.name, d.cmd, d.args, s.ts);
-  if (!d.valid) spdlog::info("{}: scan refused: {}", device.name, d.record.value("reason", ""));
+  if (!d.valid) {
+    // A scanner typing garbage (or a FIFO flooded with it) must not flood the log: the scan records say it all.
+    std::uint64_t suppressed = 0;
+    if (scan_refused_log_.allow(suppressed))
+      spdlog::info("{}: scan refused: {}{}", device.name, escape_for_log(d.record.value("reason", "")),
+                   suppressed ? " (" + std::to_string(suppressed) + " refused scans not logged before this one)" : "");
+  }
   feedback(device, scan::feedback_pattern(d, command_ok));
 }
 

@@ -197,6 +197,17 @@ TEST_CASE("AIM identifier at the start of a code becomes the symbology") {
   CHECK(out[0].code == "01");
 }
 
+TEST_CASE("an AIM identifier with no data after it is dropped, not an empty code (found by fuzz_wedge_decoder)") {
+  Script s;
+  s.tap(KEY_RIGHTBRACE_), s.shifted(KEY_C), s.tap(KEY_1), s.enter();  // "]C1" and Enter
+  s.tap(KEY_1), s.enter();
+  const auto out = run(s);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].code.empty());
+  CHECK(out[0].dropped == "only a symbology identifier (]C1), no data");
+  CHECK(out[1].code == "1");
+}
+
 TEST_CASE("SYN_DROPPED loses the code in progress and the modifiers, and says so") {
   Script s;
   s.key(KEY_LEFTSHIFT_, 1), s.tap(KEY_A);
@@ -231,6 +242,18 @@ TEST_CASE("a German (QWERTZ) layout: the Y position types z, shifted 7 is a slas
   Script at;  // AltGr+Q is @ on a German keyboard
   at.with(KEY_RIGHTALT_, KEY_Q), at.enter();
   CHECK(run(at, settings("de"))[0].code == "@");
+}
+
+TEST_CASE("Alt held over thousands of keypad digits types the character of the last three") {
+  Script s;
+  s.key(KEY_LEFTALT_, 1);
+  for (int i = 0; i < 5000; ++i) s.tap(KEY_KP9);
+  s.tap(KEY_KP0), s.tap(KEY_KP2), s.tap(KEY_KP9);
+  s.key(KEY_LEFTALT_, 0);
+  s.tap(KEY_1), s.enter();
+  const auto out = run(s);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].code == "\x1D" "1");
 }
 
 TEST_CASE("keypad digits type digits (NumLock is on for a scanner)") {

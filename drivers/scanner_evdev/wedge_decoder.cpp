@@ -88,6 +88,9 @@ void WedgeDecoder::finish(std::vector<Decoded>& out) {
   } else if (!overlong_ && !code_.empty()) {
     Decoded d{code_, {}, {}};
     split_aim(d.code, d.symbology);
+    // A symbology identifier and nothing after it (a misread, or a stray "]C1" typed): no code to scan, as
+    // scanner-serial treats the same line.
+    if (d.code.empty()) d = {{}, {}, "only a symbology identifier (" + d.symbology + "), no data"};
     out.push_back(std::move(d));
   }
   code_.clear();
@@ -116,7 +119,7 @@ void WedgeDecoder::feed(const InputEvent& e, clock::time_point now, std::vector<
     left_alt_ = std::max(0, left_alt_ + (down ? 1 : -1));
     if (!down && left_alt_ == 0 && !alt_digits_.empty()) {
       // Alt released after keypad digits: the character with that decimal code (Windows Alt codes; Alt+029 = GS).
-      const int value = std::stoi(alt_digits_.substr(alt_digits_.size() > 3 ? alt_digits_.size() - 3 : 0)) % 256;
+      const int value = std::stoi(alt_digits_) % 256;
       alt_digits_.clear();
       if (value == 0x1D || (value >= 0x20 && value < 0x7F)) append(std::string(1, static_cast<char>(value)), out);
     }
@@ -134,6 +137,8 @@ void WedgeDecoder::feed(const InputEvent& e, clock::time_point now, std::vector<
   }
   if (left_alt_ > 0 && keypad_digit(e.code) >= 0) {
     keys_.press(e.code);
+    // Only the last three digits count (below): a stuck Alt under a flood of keypad digits keeps three, not all.
+    if (alt_digits_.size() == 3) alt_digits_.erase(0, 1);
     alt_digits_ += static_cast<char>('0' + keypad_digit(e.code));
     return;
   }

@@ -234,3 +234,34 @@ TEST_CASE("a retried command (same id) gets its first reply again and changes no
   REQUIRE(units.size() == 2);
   CHECK(units[1]["unit"] == 2);
 }
+
+// Issue #13: serial noise drove the log (the 1st drop, then every 1000th: 100 lines/s under a 100k frames/s flood).
+// Now the first drop is logged at once, then at most one line a minute per device with the count since the last
+// line, and the summary still owed when tallyd stops.
+TEST_CASE("a serial noise flood logs the first drop and one summary, not a line per 1000 drops") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Pty pty(dir.file("ttyUSB0"));
+  Subscriber sub(broker.url(), "tally/#", "e2e-noise-log");
+  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
+  tallyd.start();
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
+  std::string noise;
+  for (int i = 0; i < 20000; ++i) noise += "\x01\x02 noise\r\n";
+  pty.write(noise + "T=21.5 C\r\n");
+  REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 21.5); }, 30s));
+  const auto drop_lines = [&] {
+    std::vector<std::string> lines;
+    std::istringstream in(tallyd.log());
+    for (std::string line; std::getline(in, line);)
+      if (line.find("dropped input") != std::string::npos) lines.push_back(line);
+    return lines;
+  };
+  INFO(tallyd.log());
+  REQUIRE(drop_lines().size() == 1);  // before: 21 lines
+  CHECK(drop_lines()[0].find("device kettle: dropped input: noise; 1 dropped so far") != std::string::npos);
+  tallyd.process->signal(SIGTERM);
+  REQUIRE(tallyd.process->wait(15s) == std::optional<int>(0));
+  REQUIRE(drop_lines().size() == 2);
+  CHECK(drop_lines()[1].find("19999 since the last line (noise: 19999); 20000 dropped so far") != std::string::npos);
+}

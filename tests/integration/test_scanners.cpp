@@ -5,6 +5,8 @@
 
 #include <sys/stat.h>
 
+#include <sstream>
+
 #include "harness.hpp"
 
 using namespace tally::test;
@@ -111,6 +113,8 @@ fields = ["operator"]
   CHECK(units[2]["serial"] == "SN-4");
   CHECK(units[2]["unit"] == 3);
 
+  // The last unit's command event follows its unit record: wait for it too.
+  REQUIRE(sub.wait_for([](const auto& all) { return commands_from(all, "scanner").size() >= 6; }));
   const auto cmds = commands_from(sub.messages(), "scanner");
   REQUIRE(cmds.size() == 6);  // operator.set, work_order.start, unit.add x4 (one refused)
   CHECK(cmds[0]["cmd"] == "operator.set");
@@ -196,4 +200,34 @@ TEST_CASE("no terminator, 16-byte events, and a rule added by SIGHUP") {
   r = scan(dir, sub, fifo, "OP:lee", "OP:lee", emu);
   CHECK(r["action"] == "operator.set");
   REQUIRE(sub.wait_for([](const auto& all) { return last_on(all, base + "/context").value("operator", "") == "lee"; }));
+}
+
+// Issue #13: input must not drive the log. Every refused scan is a scan record (valid: false, the reason); the log
+// says so for at most 10 a minute (LogLimit), then how many it held back.
+TEST_CASE("a burst of invalid scans is recorded in full but logged at most 10 times a minute") {
+  TempDir dir;
+  Broker broker(dir.path());
+  Subscriber sub(broker.url(), "tally/#", "e2e-scan-log");
+  const std::string fifo = dir.file("scanner.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  Daemon tallyd(dir, station_config(broker, dir, scanner_device(fifo)));
+  tallyd.start();
+  INFO(tallyd.log());
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
+  // EAN-13 with every wrong check digit: 400638133393(1) and 590123412345(7) are the valid ones.
+  std::string codes;
+  for (char d = '0'; d <= '9'; ++d) {
+    if (d != '1') codes += std::string("400638133393") + d + "\n";
+    if (d != '7') codes += std::string("590123412345") + d + "\n";
+  }
+  const std::string list = dir.write("codes.txt", codes);
+  Process emu({"/bin/sh", "-c", std::string(TALLY_EMU_PATH) + " scanner --fifo " + fifo + " < " + list},
+              dir.file("emu-burst.log"));
+  REQUIRE(emu.wait(30s) == std::optional<int>(0));
+  REQUIRE(sub.wait_for([](const auto& all) { return unique_records(all, base + "/scans").size() == 18; }, 20s));
+  for (const auto& r : unique_records(sub.messages(), base + "/scans")) CHECK(r["valid"] == false);
+  std::istringstream log(tallyd.log());
+  int lines = 0;
+  for (std::string line; std::getline(log, line);) lines += line.find("scan refused") != std::string::npos;
+  CHECK(lines == 10);  // before: 18
 }

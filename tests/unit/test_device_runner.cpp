@@ -5,6 +5,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
 #include <system_error>
 
 #include "device_runner.hpp"
@@ -68,6 +72,25 @@ struct Rig {
   void run_for(std::chrono::milliseconds d) {
     const auto end = Clock::now() + d;
     while (Clock::now() < end) loop.run_once(std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()));
+  }
+};
+
+// The log lines written while it lives (the default logger replaced by one writing into a string).
+struct CapturedLog {
+  std::ostringstream out;
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  CapturedLog() {
+    auto logger = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_st>(out));
+    logger->set_pattern("%v");
+    spdlog::set_default_logger(logger);
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous); }
+  std::vector<std::string> lines() const {
+    std::vector<std::string> all;
+    std::istringstream in(out.str());
+    for (std::string line; std::getline(in, line);)
+      if (line.find("dropped") != std::string::npos) all.push_back(line);
+    return all;
   }
 };
 
@@ -232,4 +255,58 @@ TEST_CASE("a request/response device is online only once it produced input, and 
   // Opens at ~0, 270, 790 ms: the gaps grow although each open succeeded.
   REQUIRE(script.opens.size() >= 2);
   REQUIRE(script.opens.size() <= 3);
+}
+
+TEST_CASE("a flood of dropped input logs the first drop at once and then one summary, not a line per 1000") {
+  CapturedLog log;
+  Rig r;
+  ReadablePipe pipe;
+  r.script.fd = pipe.fds[0];
+  r.script.on_collect = [&](InputSink& sink) {
+    char byte;
+    (void)!::read(pipe.fds[0], &byte, 1);
+    for (int i = 0; i < 99999; ++i) sink.dropped("bad checksum");
+    sink.dropped("frame too long");
+  };
+  r.runner->start();
+  const auto deadline = Clock::now() + 5s;
+  while (r.script.collects == 0 && Clock::now() < deadline) r.loop.run_once(50ms);
+  REQUIRE(r.script.collects == 1);
+  CHECK(r.runner->dropped() == 100000);
+  // Under the old count-based limit: 101 lines.
+  REQUIRE(log.lines() == std::vector<std::string>{"device dev: dropped input: bad checksum; 1 dropped so far"});
+  r.runner.reset();  // a reload or the shutdown: the summary still owed is logged
+  REQUIRE(log.lines().size() == 2);
+  CHECK(log.lines()[1] ==
+        "device dev: dropped input: 99999 since the last line (bad checksum: 99998, frame too long: 1); 100000 "
+        "dropped so far");
+}
+
+TEST_CASE("DropLog: at most one line per minute, with the count since the last line, its reasons escaped and bounded") {
+  using namespace std::chrono;
+  DropLog d;
+  const auto t0 = DropLog::clock::time_point(hours(1));
+  CHECK_FALSE(d.next_line().has_value());
+  CHECK(d.note("noise\nFAKE LOG LINE", t0) == "dropped input: noise\\nFAKE LOG LINE; 1 dropped so far");
+  CHECK_FALSE(d.next_line().has_value());
+  // 1,000 drops a second for ten and a half minutes: one line a minute.
+  int lines = 0;
+  for (int ms = 1; ms <= 630000; ++ms)
+    if (d.note("reason " + std::to_string(ms % 12), t0 + milliseconds(ms))) ++lines;
+  CHECK(lines == 10);
+  CHECK(d.total() == 630001);
+  // The last minute's drops since the line at t0 + 600 s: owed, due a minute after that line.
+  REQUIRE(d.next_line() == t0 + seconds(660));
+  const auto owed = d.flush(t0 + seconds(660));
+  REQUIRE(owed.has_value());
+  // Eight reasons by name, the other four as "other".
+  CHECK(owed->find("reason 1: ") != std::string::npos);  // the first eight after the last line: 1..8
+  CHECK(owed->find("reason 8: ") != std::string::npos);
+  CHECK(owed->find("reason 9: ") == std::string::npos);
+  CHECK(owed->find(", other: ") != std::string::npos);
+  CHECK(owed->find("; 630001 dropped so far") != std::string::npos);
+  CHECK_FALSE(d.flush(t0 + seconds(661)).has_value());
+  CHECK_FALSE(d.next_line().has_value());
+  // Quiet for long: the next drop is logged at once, as a count since the last line.
+  CHECK(d.note("x", t0 + hours(2)) == "dropped input: 1 since the last line (x: 1); 630002 dropped so far");
 }

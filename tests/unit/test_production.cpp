@@ -2,6 +2,9 @@
 // persistence across a restart, and the context stamped on records in both modes.
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <set>
+
 #include "production.hpp"
 
 using namespace tally;
@@ -362,8 +365,16 @@ TEST_CASE("a work order resumes after a restart with its counts and serials") {
   REQUIRE(a.cmd("unit.add", {{"serial", "A"}}).ok);
   REQUIRE(a.cmd("unit.add", {{"serial", "B"}}).ok);
   REQUIRE(a.cmd("unit.reject").ok);
+  // The serials are rows of their own beside the document (production_store.cpp, test_production_store).
+  std::map<std::string, std::int64_t> rows;
+  for (const auto& row : a.p.take_serial_rows())
+    if (row.unit) rows[row.serial] = *row.unit;
+  CHECK(rows == std::map<std::string, std::int64_t>{{"A", 1}, {"B", 2}});
+  CHECK(a.p.save().find("\"A\"") == std::string::npos);
   Station b(Mode::discrete);
   REQUIRE_FALSE(b.p.restore(a.p.save()).has_value());
+  b.p.restore_serials(rows);
+  CHECK_FALSE(b.p.serial_rows_pending());
   CHECK(b.p.context().work_order == "WO-3");
   CHECK(b.p.context().unit == 2);
   CHECK(b.p.context().serial == "B");
@@ -373,6 +384,15 @@ TEST_CASE("a work order resumes after a restart with its counts and serials") {
   REQUIRE(o.ok);
   CHECK(o.records[0].body["unit"] == 3);
   CHECK(o.reply["remaining"] == 8);
+  REQUIRE(b.p.take_serial_rows().size() == 1);
+  // work_order.end hands over every serial of the work order for erasing, once.
+  REQUIRE(b.cmd("work_order.end").ok);
+  std::set<std::string> erased;
+  for (const auto& row : b.p.take_serial_rows()) {
+    CHECK_FALSE(row.unit.has_value());
+    erased.insert(row.serial);
+  }
+  CHECK(erased == std::set<std::string>{"A", "B", "C"});
 }
 
 TEST_CASE("operator.set changes the operator stamped in both modes") {
