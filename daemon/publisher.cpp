@@ -197,7 +197,9 @@ void Publisher::reply(const Command& to, const std::string& payload) {
     if (oldest != controls_.end()) {
       controls_.erase(oldest);
       --queued_replies_;
-      if (dropped_replies_++ % 1000 == 0)
+      ++dropped_replies_;
+      std::uint64_t suppressed = 0;
+      if (reply_drop_log_.allow(suppressed))
         spdlog::warn("mqtt: command replies arrive faster than the broker takes them; {} dropped so far",
                      dropped_replies_);
     }

@@ -112,7 +112,7 @@ class Publisher {
   std::map<Seq, int> refusals_;
   std::map<std::string, std::chrono::steady_clock::time_point> parked_topics_;  // topic -> when it last parked one
   std::uint64_t dropped_replies_ = 0;
-  LogLimit refusal_log_, failure_log_;
+  LogLimit refusal_log_, failure_log_, reply_drop_log_{1};  // reply drops: one line a minute, with the total
 };
 
 }  // namespace tally
