@@ -1,7 +1,8 @@
 // Push notifications (see notifier.hpp): the notice text, the request per format, the durable queue and its worker.
 #include "alarms/notifier.hpp"
 
-#include <curl/curl.h>
+#include "alarms/curl_api.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <cmath>
@@ -43,38 +44,40 @@ int abort_when_stopping(void* stop, curl_off_t, curl_off_t, curl_off_t, curl_off
 
 HttpResult http_post(const HttpRequest& request, const std::atomic<bool>& stop) {
   HttpResult result;
-  CURL* curl = curl_easy_init();
+  const curl::Api* api = curl::load(result.error);
+  if (!api) return result;
+  CURL* curl = api->easy_init();
   if (!curl) {
     result.error = "libcurl could not be initialised";
     return result;
   }
   curl_slist* headers = nullptr;
-  for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
+  for (const auto& h : request.headers) headers = api->slist_append(headers, h.c_str());
   char error[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout_s * 1000));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(request.timeout_s, 10.0) * 1000));
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // a worker thread: no SIGALRM for DNS timeouts
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_when_stopping);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&stop));
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "tallyd");
-  const CURLcode rc = curl_easy_perform(curl);
+  api->easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  api->easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  api->easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
+  api->easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
+  api->easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout_s * 1000));
+  api->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(request.timeout_s, 10.0) * 1000));
+  api->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // a worker thread: no SIGALRM for DNS timeouts
+  api->easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  api->easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+  api->easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  api->easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  api->easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_when_stopping);
+  api->easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&stop));
+  api->easy_setopt(curl, CURLOPT_USERAGENT, "tallyd");
+  const CURLcode rc = api->easy_perform(curl);
   if (rc == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+    api->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
     if (!result.ok()) result.error = "HTTP " + std::to_string(result.status);
   } else {
     // curl's own words name the host at most, never the path or query where a token lives.
-    result.error = std::string(curl_easy_strerror(rc)) + (error[0] ? std::string(" (") + error + ")" : "");
+    result.error = std::string(api->easy_strerror(rc)) + (error[0] ? std::string(" (") + error + ")" : "");
   }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  api->slist_free_all(headers);
+  api->easy_cleanup(curl);
   return result;
 }
 
@@ -189,8 +192,8 @@ void Notifier::configure(std::vector<NotifyTarget> targets) {
   queues_ = std::move(fresh);
   if (dropped && changed_) changed_();
   if (!queues_.empty()) {
-    static std::once_flag curl_ready;
-    std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });  // before the worker exists
+    std::string why;  // loaded (and curl_global_init run) before the worker thread exists
+    if (!curl::load(why)) spdlog::error("notify: notifications cannot be sent: {}", why);
   }
   kick();
 }
