@@ -68,7 +68,7 @@ class NotifySocket {
  private:
   std::optional<Notification> next(std::chrono::milliseconds timeout) {
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(std::max(timeout.count(), 0L))) <= 0) return std::nullopt;
+    if (::poll(&p, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(timeout.count(), 0))) <= 0) return std::nullopt;
     char buf[4096];
     const auto n = ::recv(fd_, buf, sizeof buf, 0);
     if (n <= 0) return std::nullopt;
