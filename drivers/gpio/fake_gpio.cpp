@@ -245,7 +245,17 @@ bool Hx711Model::dout() {
       return false;
     }
   }
-  return clock::now() < ready_at_;
+  if (clock::now() < ready_at_) return true;
+  // DOUT low: the conversion is in the output register. Taking the value here, before the first clock, keeps a slow
+  // `source` (a file read) out of the timed high phases, where the chip itself does no work.
+  latch();
+  return false;
+}
+
+void Hx711Model::latch() {
+  if (latched_) return;
+  word_ = static_cast<std::uint32_t>(next_value()) & 0xFFFFFFu;
+  latched_ = true;
 }
 
 void Hx711Model::sck(bool high) {
@@ -255,15 +265,17 @@ void Hx711Model::sck(bool high) {
     if (pulses_ > 0) {
       ++pulses_;
     } else if (now >= ready_at_) {
-      word_ = static_cast<std::uint32_t>(next_value()) & 0xFFFFFFu;
+      latch();  // clocked without looking at DOUT first
+      latched_ = false;
       stall_now_ = stall_on_bit > 0;
       pulses_ = 1;
     }  // else: clocking while DOUT is high shifts nothing out; the pulse is wasted
-  } else if (!high && sck_high_ && now - high_since_ > std::chrono::microseconds(60)) {
+  } else if (!high && sck_high_ && now - high_since_ > power_down_after) {
     // Datasheet: SCK high for more than 60 us powers the chip down; SCK low again resets it to channel A, gain 128,
     // and its output settles after 4 conversions.
     ++power_downs;
     pulses_ = 0;
+    latched_ = false;
     gain = 128;
     ready_at_ = now + 4 * period;
   }

@@ -88,6 +88,7 @@ struct Hx711Model {
   int stall_on_bit = 0;
   std::chrono::microseconds stall{100};
   bool dout_stuck_low = false;
+  std::chrono::microseconds power_down_after{60};  // SCK high longer than this powers the chip down (datasheet)
 
   // What happened, for the tests.
   std::vector<int> pulses_per_read;      // 25, 26 or 27 per completed read
@@ -101,6 +102,7 @@ struct Hx711Model {
  private:
   void finish_read();
   std::int32_t next_value();
+  void latch();  // the next conversion's value into word_, once per conversion
   clock::time_point ready_at_ = clock::now() + period;
   clock::time_point high_since_{};
   bool sck_high_ = false;
@@ -110,6 +112,7 @@ struct Hx711Model {
   int repeated_ = 0;
   std::int32_t last_ = 0;
   bool stall_now_ = false;
+  bool latched_ = false;
 };
 class Hx711Chip final : public Chip {
  public:

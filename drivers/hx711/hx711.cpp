@@ -76,7 +76,7 @@ class Hx711 final : public Driver {
 
   void take_sample(InputSink& sink) {
     const Sample got = clock_out(*sck_, *dout_, pulses_for_gain(s_.gain));
-    if (got.longest_high > max_clock_high) {
+    if (got.longest_high > s_.max_clock_high) {
       discard_next_ = true;  // over 60 us the chip powered down and came back at A/128
       return sink.dropped("clock held high too long (preempted read)");
     }

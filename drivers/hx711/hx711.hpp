@@ -43,6 +43,7 @@ struct Settings {
   int samples = 5;
   std::chrono::milliseconds poll{1000};
   std::chrono::milliseconds not_ready_after{1000};  // DOUT high this long: a fault reading "not-ready"
+  std::chrono::nanoseconds max_clock_high = hx711::max_clock_high;  // longer: a preempted read, discarded
   std::function<std::unique_ptr<gpio::Chip>()> open_chip;
 };
 
