@@ -99,9 +99,9 @@ void Buffer::forget_recent_readings(Seq up_to) {
   });
 }
 
-// One transaction: the oldest `count` queued appends, the acknowledgements and the state documents as asked. On
-// success what was written leaves the queues; on failure (rolled back) everything stays queued.
-void Buffer::write_chunk(std::size_t count, bool with_acks, bool with_states) {
+// One transaction: the oldest `count` queued appends, the lowest `ack_count` acknowledgements and the state documents
+// as asked. On success what was written leaves the queues; on failure (rolled back) everything stays queued.
+void Buffer::write_chunk(std::size_t count, std::size_t ack_count, bool with_states) {
   if (count > 0) reserve(appends_[count - 1].seq);  // the seqs are reserved before any of them can be published
   std::int64_t deleted = 0;
   st_->begin.run("begin");
@@ -112,11 +112,10 @@ void Buffer::write_chunk(std::size_t count, bool with_acks, bool with_states) {
       st_->insert.bind(1, p.seq).bind(2, static_cast<std::int64_t>(p.kind)).bind(3, p.topic).bind(4, p.payload);
       st_->insert.run("append");
     }
-    if (with_acks) {
-      for (const Seq seq : acks_) {
-        st_->remove.bind(1, seq).run("acknowledge");
-        deleted += sqlite3_changes(db_->get());
-      }
+    auto ack = acks_.begin();
+    for (std::size_t i = 0; i < ack_count; ++i, ++ack) {
+      st_->remove.bind(1, *ack).run("acknowledge");
+      deleted += sqlite3_changes(db_->get());
     }
     if (with_states) write_states();
     // The high-water mark may just have been deleted. A commit that also inserts keeps it in max(seq) (appends are
@@ -138,7 +137,7 @@ void Buffer::write_chunk(std::size_t count, bool with_acks, bool with_states) {
   }
   keep_recent(count);
   appends_.erase(appends_.begin(), appends_.begin() + static_cast<std::ptrdiff_t>(count));
-  if (with_acks) acks_.clear();
+  acks_.erase(acks_.begin(), std::next(acks_.begin(), static_cast<std::ptrdiff_t>(ack_count)));
   if (with_states) states_.clear();
 }
 
@@ -151,38 +150,74 @@ std::optional<Overflow> Buffer::commit(bool flush_acknowledgements) {
   if (appends_.empty() && states_.empty() && !acks_due) return std::nullopt;
   try {
     if (write_failing()) return commit_while_failing();
-    write_chunk(appends_.size(), acks_due, true);
+    try {
+      write_chunk(appends_.size(), acks_due ? acks_.size() : 0, true);
+    } catch (const buffer_error& e) {
+      // One transaction did not fit (the WAL needs room for all of it): small ones, with the reserve lent, may.
+      if ((e.sqlite_code & 0xff) != SQLITE_FULL) throw;
+      write_error_ = e.what();
+      return commit_while_failing();
+    }
   } catch (const buffer_error& e) {
     write_error_ = e.what();
+    failure_reported_ = true;
     bound_memory();
     throw;
   }
   return after_commit();
 }
 
-// After failures (disk full): acknowledgements alone first, since deleting frees pages; then the WAL is given back
-// (a checkpoint truncates it); then the records in small transactions, oldest first, the state documents with the
-// last, so that a few free pages are enough to make progress.
+// After failures (disk full), so that a few free pages are enough to make progress: the WAL is checkpointed into
+// the database first (then truncated, giving its space back), then the acknowledgements are deleted and the records
+// written in small transactions, oldest first (the state documents with the last), each followed by a checkpoint so
+// that the WAL never holds more than one of them. Where even that cannot be written the space reserve is lent
+// (space_reserve.hpp) and grown back after the checkpoint. New records borrow it for their WAL frames only: once a
+// chunk grew the file into it (the reserve is short) and the database has no free pages left for the next one,
+// they wait in memory (bounded) until deletions free pages or the disk has room again.
 std::optional<Overflow> Buffer::commit_while_failing() {
-  if (!acks_.empty()) write_chunk(0, true, false);
-  try {
-    st_->checkpoint.run("checkpoint");
-  } catch (const buffer_error&) {
-    // Best effort: a reader may hold the WAL; the records can still go in.
+  const auto checkpoint = [&] {
+    lend_reserve([&] { st_->checkpoint.run("checkpoint"); });
+    reserve_.restore(kReserveHeadroom);
+  };
+  checkpoint();
+  while (!acks_.empty()) {
+    lend_reserve([&] { write_chunk(0, std::min(kAckChunk, acks_.size()), false); });
+    checkpoint();
   }
   while (!appends_.empty() || !states_.empty()) {
     const std::size_t n = std::min(kRetryChunk, appends_.size());
-    write_chunk(n, false, n == appends_.size());
+    std::uint64_t chunk_bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) chunk_bytes += appends_[i].payload.size() + 64;
+    const auto free_in_file = static_cast<std::uint64_t>(st_->freelist_count.query_int("freelist count")) * page_size_;
+    if (reserve_.size() < kReserveBytes && free_in_file < 2 * chunk_bytes)
+      throw buffer_error(SQLITE_FULL, "database or disk is full (records wait in memory: the space reserve is at " +
+                                          std::to_string(reserve_.size()) + " bytes)");
+    lend_reserve([&] { write_chunk(n, 0, n == appends_.size()); });
+    checkpoint();
   }
-  spdlog::info("buffer {}: writing again (the previous commits failed: {})", options_.path, write_error_);
+  if (std::exchange(failure_reported_, false))
+    spdlog::info("buffer {}: writing again (the previous commits failed: {})", options_.path, write_error_);
   write_error_.clear();
   return after_commit();
+}
+
+template <class Write>
+void Buffer::lend_reserve(Write&& write) {
+  try {
+    write();
+  } catch (const buffer_error& e) {
+    const std::uint64_t lent = reserve_.size();
+    if (!reserve_.release()) throw;
+    spdlog::debug("buffer {}: {}; lending the {} byte space reserve", options_.path, e.what(), lent);
+    write();
+  }
 }
 
 std::optional<Overflow> Buffer::after_commit() {
   // Measuring the file costs two PRAGMAs: do it after every hundredth of the bound written, not every commit.
   if (bytes_since_check_ < std::max<std::uint64_t>(options_.max_bytes / 100, 1)) return std::nullopt;
   bytes_since_check_ = 0;
+  reserve_.restore(kReserveHeadroom);
   try {
     return enforce_bound();
   } catch (const buffer_error& e) {

@@ -22,6 +22,8 @@
 //   alone first (deleting frees pages), then the records in small transactions, oldest first, so that a few free
 //   pages are enough to make progress; the records queued in memory are bounded by kMemoryBound bytes, beyond
 //   which the oldest READINGS in memory are dropped and reported like the disk bound. The caller paces the retries.
+// - "<path>.reserve" holds kReserveBytes of disk space, lent to SQLite when the disk is full so that the WAL can be
+//   checkpointed and delivered records deleted (space_reserve.hpp says why that can otherwise wedge for good).
 // - Just-committed records stay in memory too (up to kRecentBound bytes, until acknowledged), so the publisher,
 //   which normally asks for exactly those, is served without reading them back from SQLite. Only the backlog (after
 //   a reconnect, a restart, or a broker slower than the cache is long) is read from the file.
@@ -39,6 +41,7 @@
 #include <vector>
 
 #include "record.hpp"
+#include "space_reserve.hpp"
 
 namespace tally {
 
@@ -121,6 +124,11 @@ class Buffer {
   std::optional<Overflow> take_memory_overflow();
   static constexpr std::size_t kMemoryBound = 2u << 20;  // bytes of queued payloads before readings are dropped
   static constexpr std::size_t kRetryChunk = 64;         // records per transaction while recovering from failures
+  static constexpr std::size_t kAckChunk = 256;          // deletions per transaction while recovering
+  // Disk space held in "<path>.reserve" for the deletions and checkpoints that free space (space_reserve.hpp): more
+  // than the WAL holds between two automatic checkpoints (1,000 pages of 1 KiB).
+  static constexpr std::uint64_t kReserveBytes = 1u << 20;
+  static constexpr std::uint64_t kReserveHeadroom = 64u << 10;  // left free when the reserve grows back
   static constexpr auto kAckDelay = std::chrono::seconds(10);
   static constexpr std::size_t kAckBatch = 1000;
 
@@ -171,7 +179,9 @@ class Buffer {
   void write_states();
   void save_high_water(Seq seq);
   void rollback() noexcept;
-  void write_chunk(std::size_t count, bool with_acks, bool with_states);
+  void write_chunk(std::size_t count, std::size_t ack_count, bool with_states);
+  template <class Write>
+  void lend_reserve(Write&& write);  // write(); when it fails and a reserve is held: release it, write() again
   std::optional<Overflow> commit_while_failing();
   void bound_memory();
   std::optional<Overflow> enforce_bound();
@@ -181,6 +191,7 @@ class Buffer {
   std::vector<StoredRecord> read_recent(Seq after, std::size_t limit) const;
 
   BufferOptions options_;
+  SpaceReserve reserve_;
   std::unique_ptr<sql::Connection> db_;
   std::unique_ptr<BufferStatements> st_;  // destroyed before the connection is closed
   std::map<std::string, std::optional<std::string>> states_;  // nullopt: erase
@@ -214,6 +225,7 @@ class Buffer {
   std::optional<SeqSkip> seq_skip_;
   std::string boot_id_;
   std::string write_error_;
+  bool failure_reported_ = false;  // commit() threw since the last successful write
   BufferStats stats_;
   std::int64_t count_ = 0;
   std::optional<std::uint64_t> measured_;

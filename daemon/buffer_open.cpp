@@ -215,7 +215,10 @@ Salvage salvage(const std::string& file, Seq known_high_water) {
 
 }  // namespace
 
-Buffer::Buffer(BufferOptions options) : options_(std::move(options)), db_(std::make_unique<sql::Connection>()) {
+Buffer::Buffer(BufferOptions options)
+    : options_(std::move(options)),
+      reserve_(options_.path + ".reserve", kReserveBytes),
+      db_(std::make_unique<sql::Connection>()) {
   const fs::path parent = fs::path(options_.path).parent_path();
   std::error_code ec;
   if (!parent.empty()) fs::create_directories(parent, ec);
@@ -227,6 +230,10 @@ Buffer::Buffer(BufferOptions options) : options_(std::move(options)), db_(std::m
     throw;
   }
   recent_from_ = committed_seq_ + 1;  // what the file holds is backlog, read from the file
+  reserve_.restore(kReserveHeadroom);
+  if (reserve_.size() < kReserveBytes)
+    spdlog::warn("buffer {}: {} of {} bytes of disk space reserved in {} (the disk is nearly full); grown later",
+                 options_.path, reserve_.size(), kReserveBytes, reserve_.path());
 }
 
 Buffer::~Buffer() { close_database(); }

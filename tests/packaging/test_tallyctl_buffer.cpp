@@ -65,6 +65,7 @@ TEST_CASE("tallyctl buffer shows depth, seq range, oldest record and size while 
   CHECK(r.out.find("oldest:  seq 2, reading of 2026-11-29T06:58:01.114Z on tally/bench-1/readings/kettle") !=
         std::string::npos);
   CHECK(r.out.find("size:    ") != std::string::npos);
+  CHECK(r.out.find("reserve: 1.00 MiB of disk space held for a full disk") != std::string::npos);
 
   // The reader held nothing: the writer goes on committing, and a second look sees the new record.
   buffer.append(reading(7));

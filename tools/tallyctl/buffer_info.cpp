@@ -129,6 +129,10 @@ int print_buffer(const std::string& path) {
     const auto wal = file_size(path + "-wal");
     std::printf("size:    %s (database %s, WAL %s)\n", mib(file_size(path) + wal).c_str(), mib(pages).c_str(),
                 mib(wal).c_str());
+    // The space tallyd keeps for getting out of a full disk (daemon/space_reserve.hpp): smaller than 1 MiB, or
+    // none, after the disk was full and until it has room again.
+    const auto reserve = file_size(path + ".reserve");
+    std::printf("reserve: %s of disk space held for a full disk (%s.reserve)\n", mib(reserve).c_str(), path.c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tallyctl: cannot read the buffer %s: %s\n", path.c_str(), e.what());
