@@ -6,6 +6,7 @@
 set -uo pipefail
 
 exec 3>/dev/ttyS0
+dmesg -n 1 2>/dev/null || true  # no kernel messages in the middle of a VMTEST line
 say() { printf '%s\n' "$*" >&3; printf '%s\n' "$*"; }
 pass() { say "VMTEST PASS $1"; }
 fail() { say "VMTEST FAIL $1: $2"; }
@@ -58,7 +59,7 @@ info "system state: $(systemctl is-system-running 2>&1)"
 # --- 1. Installation (README step 3: sudo apt install ./tally_*.deb) --------------------------------------------------
 DEB=$(ls /root/tally_*.deb | head -1)
 t0=$SECONDS
-if apt-get install -y --no-download "$DEB" >/root/apt.log 2>&1; then
+if apt-get install -y "$DEB" >/root/apt.log 2>&1; then
     pass "install: apt install ./$(basename "$DEB") ($((SECONDS - t0)) s)"
 else
     fail install "apt-get install failed: $(tail -3 /root/apt.log | paste -sd' ')"
