@@ -169,17 +169,31 @@ check protect_system_etc_ro "/etc is '$(mount_opts /etc)' (no own mount means it
 check state_dir_rw "/var/lib/tally is mounted '$(mount_opts /var/lib/tally)'" bash -c "[[ ,$(mount_opts /var/lib/tally), == *,rw,* ]]"
 check private_tmp "/tmp has no own mount in tallyd's namespace" bash -c "[[ -n '$(mount_opts /tmp)' ]]"
 check protect_home "/home has no own mount" bash -c "[[ -n '$(mount_opts /home)' ]]"
-info "tallyd's writable mounts: $(awk '$6 ~ /(^|,)rw(,|$)/ {print $5}' /root/mountinfo.txt | sort -u | paste -sd' ')"
+writable_mounts() { awk '$6 ~ /(^|,)rw(,|$)/ {print $5}' "$1" | sort -u | paste -sd' '; }
+info "tallyd's writable mounts: $(writable_mounts /root/mountinfo.txt)"
+# docs/packaging.md: "/var/lib/tally is the only writable place" (besides the private /tmp, /var/tmp and the API
+# file systems /dev, /proc, /run).
+persistent_rw() { writable_mounts "$1" | tr ' ' '\n' | grep -E '^/(etc|usr|var|boot|opt|srv|home|root)(/|$)' | grep -vx -e /var/lib/tally -e /var/tmp | paste -sd' '; }
+rw=$(persistent_rw /root/mountinfo.txt)
+check only_state_dir_writable "also mounted read-write in tallyd's namespace: $rw" test -z "$rw"
 # Writes from inside tallyd's namespaces, as the tally user: only the state directory takes them.
 if nsenter -t "$pid" -m -U --preserve-credentials -S "$tally_uid" -G "$(id -g tally)" true 2>/root/nsenter.err ||
     nsenter -t "$pid" -m -U -S "$tally_uid" -G "$(id -g tally)" true 2>>/root/nsenter.err; then
     ns() { nsenter -t "$pid" -m -U -S "$tally_uid" -G "$(id -g tally)" "$@"; }
-    for d in /etc/tally /usr/bin /var/lib /var/tmp /root /home; do
+    for d in /etc/tally /usr/bin /var/lib /root /home; do
         if ns sh -c "echo x >$d/.vmtest-write" 2>/dev/null; then
             fail "no_write_$d" "tally wrote $d/.vmtest-write inside tallyd's namespace"
             ns rm -f "$d/.vmtest-write"
         else
             pass "no_write_$d"
+        fi
+    done
+    # /tmp and /var/tmp are tallyd's own (PrivateTmp=yes): writable there, invisible outside.
+    for d in /tmp /var/tmp; do
+        if ns sh -c "echo x >$d/.vmtest-private" 2>/dev/null && [[ ! -e $d/.vmtest-private ]]; then
+            pass "private_$d"
+        else
+            fail "private_$d" "a file written to $d inside tallyd's namespace is $( [[ -e $d/.vmtest-private ]] && echo 'visible outside' || echo 'not writable')"
         fi
     done
     if ns sh -c 'echo x >/var/lib/tally/.vmtest-write && rm /var/lib/tally/.vmtest-write'; then
@@ -270,6 +284,41 @@ cp /root/tally.toml.good "$CONF"
 systemctl reset-failed tallyd
 systemctl restart tallyd
 check recovers_after_fix "ActiveState=$(prop ActiveState)" wait_for 10 is_active
+
+# --- 8b. The proposed fixes, as drop-ins (only to show they work; the package's unit is what the checks above test) --
+# (a) Without ExecStartPre the configuration error is the MAIN process's exit 78, which RestartPreventExitStatus=78
+# does apply to (it never looks at a control process's status).
+mkdir -p /etc/systemd/system/tallyd.service.d
+printf '[Service]\nExecStartPre=\n' >/etc/systemd/system/tallyd.service.d/zz-proposal.conf
+systemctl daemon-reload
+printf '\n[mqtt\nurl = "tcp://127.0.0.1:1883"\n' >>"$CONF"
+restarts0=$(prop NRestarts)
+t0=$(date +%s)
+systemctl restart tallyd 2>/dev/null
+sleep 10
+starts=$(journalctl -u tallyd --no-pager -o cat --since "@$t0" | grep -c 'Starting tallyd' || true)
+state="$(prop ActiveState)/$(prop Result) ExecMainStatus=$(prop ExecMainStatus) NRestarts=$(prop NRestarts) (was $restarts0), started $starts times"
+check proposal_no_execstartpre_no_loop "$state" \
+    bash -c "[[ \$(systemctl show -p ActiveState --value tallyd) == failed && \$(systemctl show -p NRestarts --value tallyd) == $restarts0 && $starts -le 1 ]]"
+info "proposal (a) without ExecStartPre: $state; journal: $(journalctl -u tallyd --no-pager -o cat --since "@$t0" | grep -F "$CONF:" | head -1)"
+cp /root/tally.toml.good "$CONF"
+# (b) Without ConfigurationDirectory= /etc/tally is not bind-mounted read-write into tallyd's namespace.
+printf '[Service]\nConfigurationDirectory=\n' >/etc/systemd/system/tallyd.service.d/zz-proposal.conf
+systemctl daemon-reload
+systemctl reset-failed tallyd
+systemctl restart tallyd
+if wait_for 10 is_active; then
+    cp "/proc/$(mainpid)/mountinfo" /root/mountinfo-b.txt
+    rw=$(persistent_rw /root/mountinfo-b.txt)
+    check proposal_no_configurationdirectory "still read-write: $rw" test -z "$rw"
+    info "proposal (b) without ConfigurationDirectory=: writable mounts $(writable_mounts /root/mountinfo-b.txt); exposure $(systemd-analyze security --no-pager tallyd.service 2>&1 | grep -o 'exposure level.*')"
+else
+    fail proposal_no_configurationdirectory "tallyd not active without ConfigurationDirectory="
+fi
+rm /etc/systemd/system/tallyd.service.d/zz-proposal.conf
+systemctl daemon-reload
+systemctl restart tallyd
+check active_without_proposals "ActiveState=$(prop ActiveState)" wait_for 10 is_active
 
 # --- 9. The MQTT password as a systemd credential, against a broker that requires it -------------------------------
 {
