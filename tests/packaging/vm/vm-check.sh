@@ -54,7 +54,7 @@ seq_report() {
 
 say "VMTEST START $(uname -r) systemd $(systemctl --version | head -1 | awk '{print $2}')"
 wait_for 120 systemctl is-system-running --quiet --wait 2>/dev/null || true
-info "system state: $(systemctl is-system-running 2>&1)"
+info "system state: $(systemctl is-system-running 2>&1); $(systemd-analyze time 2>&1 | head -1)"
 
 # --- 1. Installation (README step 3: sudo apt install ./tally_*.deb) --------------------------------------------------
 DEB=$(ls /root/tally_*.deb | head -1)
