@@ -280,6 +280,9 @@ check config_error_position "no '$CONF:LINE:COLUMN' in the journal" \
 info "journal: $jl (error put on line $bad_line)"
 st78=$(journalctl -u tallyd --no-pager -o cat --since "@$t0" | grep -E 'status=78|exit-code' | head -2 | paste -sd'|')
 info "journal: $st78"
+# Does the loop end by itself (the default start limit, 5 starts in 10 s)? Watch it for 30 s more.
+sleep 30
+info "after the config error, 42 s on: $(prop ActiveState)/$(prop Result) NRestarts=$(prop NRestarts); 'Starting tallyd' $(journalctl -u tallyd --no-pager -o cat --since "@$t0" | grep -c 'Starting tallyd') times; $(journalctl -u tallyd --no-pager -o cat --since "@$t0" | grep -i 'start request repeated\|start-limit' | head -1)"
 cp /root/tally.toml.good "$CONF"
 systemctl reset-failed tallyd
 systemctl restart tallyd
