@@ -116,6 +116,17 @@ r=$(seq_report /root/records1.txt)
 check seq_contiguous "$r" seq_report /root/records1.txt
 info "records after restart: $r; topics: $(awk '{print $1}' /root/records1.txt | sort | uniq -c | paste -sd' ')"
 
+# README step 6: tallyctl status (over MQTT) and tallyctl buffer (the database file), as root.
+out=$(tallyctl status 2>&1 | tee /root/tallyctl-status.txt); rc=${PIPESTATUS[0]}
+check readme_tallyctl_status "tallyctl status exited $rc: $(head -c 300 <<<"$out" | paste -sd' ')" \
+    bash -c "[[ $rc == 0 ]] && grep -Eq '\"ok\": *true' /root/tallyctl-status.txt"
+info "tallyctl status: $(head -c 300 <<<"$out" | paste -sd' ')"
+out=$(tallyctl buffer 2>&1); rc=$?
+check readme_tallyctl_buffer "tallyctl buffer exited $rc: $(head -c 300 <<<"$out" | paste -sd' ')" test "$rc" = 0
+info "tallyctl buffer: $(head -c 400 <<<"$out" | paste -sd' ')"
+check readme_buffer_owner_after_tallyctl "files in /var/lib/tally not all tally's after tallyctl buffer as root: $(stat -c '%n %U' /var/lib/tally/* | paste -sd' ')" \
+    bash -c '! stat -c %U /var/lib/tally/* | grep -vqx tally'
+
 # --- 3. Type=notify: active only after READY ------------------------------------------------------------------------
 check notify_type "Type=$(prop Type) NotifyAccess=$(prop NotifyAccess)" \
     bash -c '[[ $(systemctl show -p Type --value tallyd) == notify && $(systemctl show -p NotifyAccess --value tallyd) == main ]]'
