@@ -1,5 +1,5 @@
 // The MQTT password as a systemd credential: password_credential = "NAME" reads $CREDENTIALS_DIRECTORY/NAME, the
-// directory systemd makes for LoadCredential=NAME:FILE. Checked through `tallyd --check-config`, as ExecStartPre runs it.
+// directory systemd makes for LoadCredential=NAME:FILE. Checked through `tallyd --check-config`.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
