@@ -186,10 +186,15 @@ std::optional<Overflow> Buffer::commit_while_failing() {
   }
   while (!appends_.empty() || !states_.empty()) {
     const std::size_t n = std::min(kRetryChunk, appends_.size());
-    std::uint64_t chunk_bytes = 0;
-    for (std::size_t i = 0; i < n; ++i) chunk_bytes += appends_[i].payload.size() + 64;
-    const auto free_in_file = static_cast<std::uint64_t>(st_->freelist_count.query_int("freelist count")) * page_size_;
-    if (reserve_.size() < kReserveBytes && free_in_file < 2 * chunk_bytes)
+    // The file's free pages are counted only when the reserve is short; a row takes its payload and about 64 bytes
+    // of topic, keys and cell overhead.
+    const auto no_room_in_file = [&] {
+      std::uint64_t chunk_bytes = 0;
+      for (std::size_t i = 0; i < n; ++i) chunk_bytes += appends_[i].payload.size() + 64;
+      const auto free_pages = static_cast<std::uint64_t>(st_->freelist_count.query_int("freelist count"));
+      return free_pages * page_size_ < 2 * chunk_bytes;
+    };
+    if (reserve_.size() < kReserveBytes && no_room_in_file())
       throw buffer_error(SQLITE_FULL, "database or disk is full (records wait in memory: the space reserve is at " +
                                           std::to_string(reserve_.size()) + " bytes)");
     lend_reserve([&] { write_chunk(n, 0, n == appends_.size()); });

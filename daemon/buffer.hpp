@@ -18,9 +18,9 @@
 //   documents) is copied into the new one, and recovered() says what was saved and which seqs could not be. A
 //   database found empty or missing while the reservation file says seqs were given out counts as damaged too.
 // - A failed commit (disk full, I/O error) rolls back and keeps the queued records in memory: nothing committed is
-//   lost while the disk is full. While commits fail (write_failing()), the next commit writes the acknowledgements
-//   alone first (deleting frees pages), then the records in small transactions, oldest first, so that a few free
-//   pages are enough to make progress; the records queued in memory are bounded by kMemoryBound bytes, beyond
+//   lost while the disk is full. While commits fail (write_failing()), the next commit checkpoints the WAL, then
+//   deletes the acknowledged records and writes the queued ones in small transactions, oldest first, each followed by
+//   a checkpoint, so that a few free pages are enough to make progress (commit_while_failing()); the records queued in memory are bounded by kMemoryBound bytes, beyond
 //   which the oldest READINGS in memory are dropped and reported like the disk bound. The caller paces the retries.
 // - "<path>.reserve" holds kReserveBytes of disk space, lent to SQLite when the disk is full so that the WAL can be
 //   checkpointed and delivered records deleted (space_reserve.hpp says why that can otherwise wedge for good).

@@ -265,8 +265,8 @@ void Hx711Model::sck(bool high) {
     if (pulses_ > 0) {
       ++pulses_;
     } else if (now >= ready_at_) {
-      latch();  // clocked without looking at DOUT first
-      latched_ = false;
+      latch();          // clocked without looking at DOUT first
+      latched_ = false;  // this conversion is being read out: the next one latches its own value
       stall_now_ = stall_on_bit > 0;
       pulses_ = 1;
     }  // else: clocking while DOUT is high shifts nothing out; the pulse is wasted
