@@ -10,12 +10,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include "config.hpp"
-#include "errors.hpp"
-#include "event_loop.hpp"
-#include "logging.hpp"
-#include "sd_notify.hpp"
-#include "station.hpp"
+#include "config/config.hpp"
+#include "config/config_error.hpp"
+#include "buffer/buffer_error.hpp"
+#include "loop/event_loop.hpp"
+#include "log/logging.hpp"
+#include "loop/sd_notify.hpp"
+#include "station/station.hpp"
 #include "version.hpp"
 
 namespace {

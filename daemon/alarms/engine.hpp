@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "alarms/rules.hpp"
-#include "context.hpp"
-#include "input.hpp"
-#include "recipe.hpp"
-#include "record.hpp"
+#include "record/context.hpp"
+#include "api/input.hpp"
+#include "production/recipe.hpp"
+#include "record/record.hpp"
 
 namespace tally {
 

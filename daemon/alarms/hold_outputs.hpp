@@ -3,7 +3,7 @@
 // transition the output is told what that alarm (as its holder) wants now. Acknowledging silences the buzzer;
 // clearing releases it; another alarm on the same output keeps it on through its own hold.
 #include "alarms/engine.hpp"
-#include "outputs.hpp"
+#include "outputs/outputs.hpp"
 
 namespace tally {
 

@@ -1,7 +1,7 @@
 // GS1 element strings. The AI table holds what a small manufacturer meets (GS1 General Specifications section 3):
 // identification keys with their check digits, batch and serial, dates, counts, the measure AIs with their decimal
 // position, order and location numbers, returnable and individual assets, company-internal data.
-#include "gs1.hpp"
+#include "scan/gs1.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,8 +1,8 @@
-#include "scan_rules.hpp"
+#include "scan/scan_rules.hpp"
 
 #include <algorithm>
 
-#include "gs1.hpp"
+#include "scan/gs1.hpp"
 
 namespace tally::scan {
 

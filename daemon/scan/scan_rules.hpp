@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "context.hpp"
-#include "input.hpp"
-#include "outputs.hpp"
+#include "record/context.hpp"
+#include "api/input.hpp"
+#include "outputs/outputs.hpp"
 
 namespace tally::scan {
 

@@ -5,7 +5,7 @@
 //   [calc]   computed here from the GS1 mod-10 rule (the expected digit is worked out in the comment)
 #include <catch2/catch.hpp>
 
-#include "gs1.hpp"
+#include "scan/gs1.hpp"
 
 using namespace tally::scan;
 

@@ -2,8 +2,8 @@
 // nothing. The station applies these decisions as they are (station_input.cpp).
 #include <catch2/catch.hpp>
 
-#include "gs1.hpp"
-#include "scan_rules.hpp"
+#include "scan/gs1.hpp"
+#include "scan/scan_rules.hpp"
 
 using namespace tally;
 using namespace tally::scan;

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "log_escape.hpp"
-#include "station_commands.hpp"
+#include "log/log_escape.hpp"
+#include "commands/decode.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "config.hpp"
-#include "errors.hpp"
+#include "config/config.hpp"
+#include "config/config_error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size > 64 * 1024) return 0;

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "gs1.hpp"
-#include "record.hpp"
-#include "scan_rules.hpp"
+#include "scan/gs1.hpp"
+#include "record/record.hpp"
+#include "scan/scan_rules.hpp"
 
 namespace {
 

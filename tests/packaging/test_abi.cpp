@@ -9,7 +9,7 @@
 #include <ctime>
 #include <iostream>
 
-#include "record.hpp"
+#include "record/record.hpp"
 
 TEST_CASE("struct input_event is 16 bytes on 32-bit ARM and 24 on 64-bit targets") {
   std::cout << "sizeof(void*) " << sizeof(void*) << ", sizeof(input_event) " << sizeof(input_event)

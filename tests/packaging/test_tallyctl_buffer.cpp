@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "buffer.hpp"
+#include "buffer/buffer.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 

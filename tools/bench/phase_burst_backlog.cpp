@@ -1,6 +1,12 @@
 // tally-bench phases: a burst; a backlog drained after a broker outage.
 #include "bench.hpp"
 
+#include "buffer/schema.hpp"
+
+// Readings left in tallyd's buffer (the one schema: daemon/buffer/schema.hpp).
+static const std::string kReadingsCount =
+    "SELECT count(*) FROM records WHERE kind = " + std::to_string(tally::buffer_schema::kReadingKind);
+
 namespace bench {
 
 // ---------------------------------------------------------------- burst
@@ -87,7 +93,7 @@ void Bench::phase_backlog() {
     sqlite3* db = nullptr;
     if (sqlite3_open_v2(in->buffer.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
       sqlite3_stmt* s = nullptr;
-      if (sqlite3_prepare_v2(db, "SELECT count(*) FROM records WHERE kind = 0", -1, &s, nullptr) == SQLITE_OK &&
+      if (sqlite3_prepare_v2(db, kReadingsCount.c_str(), -1, &s, nullptr) == SQLITE_OK &&
           sqlite3_step(s) == SQLITE_ROW)
         rows = sqlite3_column_int64(s, 0);
       sqlite3_finalize(s);

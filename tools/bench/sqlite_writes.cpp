@@ -34,6 +34,8 @@
 #include <thread>
 #include <vector>
 
+#include "buffer/schema.hpp"
+
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
@@ -236,16 +238,10 @@ json run(const Config& c) {
   if (c.exclusive) exec(db, "PRAGMA locking_mode=EXCLUSIVE");
   exec(db, "PRAGMA journal_mode=WAL");
   exec(db, c.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-  exec(db,
-       "BEGIN IMMEDIATE;"
-       "CREATE TABLE IF NOT EXISTS records(seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, topic TEXT NOT NULL,"
-       " payload TEXT NOT NULL);"
-       "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
-       "PRAGMA user_version = 1;"
-       "COMMIT;");
+  exec(db, tally::buffer_schema::create_sql());
   {
     Stmt begin(db, "BEGIN IMMEDIATE"), commit(db, "COMMIT");
-    Stmt insert(db, "INSERT INTO records(seq, kind, topic, payload) VALUES (?1, 0, 'readings/d0', ?2)");
+    Stmt insert(db, tally::buffer_schema::kInsertRecord);
     Stmt del(db, "DELETE FROM records WHERE seq = ?1");
     Stmt meta(db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_seq', ?1)");
     Stmt page_count(db, "PRAGMA page_count"), freelist_count(db, "PRAGMA freelist_count");
@@ -274,7 +270,9 @@ json run(const Config& c) {
         const std::string p = payload(s + 1);
         payload_bytes += static_cast<long long>(p.size());
         sqlite3_bind_int64(insert.s, 1, s + 1);
-        sqlite3_bind_text(insert.s, 2, p.data(), static_cast<int>(p.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_int(insert.s, 2, tally::buffer_schema::kReadingKind);
+        sqlite3_bind_text(insert.s, 3, "readings/d0", -1, SQLITE_STATIC);
+        sqlite3_bind_text(insert.s, 4, p.data(), static_cast<int>(p.size()), SQLITE_TRANSIENT);
         insert.run();
         max_seq = s + 1;
       }

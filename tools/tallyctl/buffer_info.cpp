@@ -12,11 +12,15 @@
 #include <memory>
 #include <optional>
 
+#include "buffer/schema.hpp"
+
 namespace tallyctl {
 
 namespace {
 
 using Db = std::unique_ptr<sqlite3, decltype(&sqlite3_close)>;
+const std::string kReadingsCount =
+    "SELECT count(*) FROM records WHERE kind = " + std::to_string(tally::buffer_schema::kReadingKind);
 
 struct Oldest {
   std::int64_t seq = 0;
@@ -49,11 +53,6 @@ std::optional<Oldest> oldest(sqlite3* db) {
   }
   sqlite3_finalize(s);
   return o;
-}
-
-const char* kind_name(int kind) {
-  static const char* names[] = {"reading", "scan", "unit", "event", "alarm", "batch"};
-  return kind >= 0 && kind < 6 ? names[kind] : "record";
 }
 
 std::string mib(std::int64_t bytes) {
@@ -105,7 +104,7 @@ int print_buffer(const std::string& path) {
     // One read transaction: every figure from the same snapshot.
     if (sqlite3_exec(raw, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) throw std::runtime_error(sqlite3_errmsg(raw));
     const auto count = value(raw, "SELECT count(*) FROM records").value_or(0);
-    const auto readings = value(raw, "SELECT count(*) FROM records WHERE kind = 0").value_or(0);
+    const auto readings = value(raw, kReadingsCount.c_str()).value_or(0);
     const auto first = value(raw, "SELECT min(seq) FROM records");
     const auto last = value(raw, "SELECT max(seq) FROM records");
     const auto last_seq = value(raw, "SELECT value FROM meta WHERE key = 'last_seq'");
@@ -124,7 +123,7 @@ int print_buffer(const std::string& path) {
     else
       std::printf("seq:     none buffered (last assigned %lld)\n", high);
     if (o)
-      std::printf("oldest:  seq %lld, %s%s%s on %s\n", static_cast<long long>(o->seq), kind_name(o->kind),
+      std::printf("oldest:  seq %lld, %s%s%s on %s\n", static_cast<long long>(o->seq), tally::kind_name(o->kind),
                   o->ts.empty() ? "" : " of ", o->ts.c_str(), o->topic.c_str());
     const auto wal = file_size(path + "-wal");
     std::printf("size:    %s (database %s, WAL %s)\n", mib(file_size(path) + wal).c_str(), mib(pages).c_str(),

@@ -15,8 +15,8 @@
 
 #include "args.hpp"
 #include "calibrate.hpp"
-#include "config_sections.hpp"
-#include "errors.hpp"
+#include "config/sections.hpp"
+#include "config/config_error.hpp"
 #include "session.hpp"
 #include "buffer_info.hpp"
 #include "version.hpp"

@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "config.hpp"
+#include "config/config.hpp"
 
 namespace tallyctl {
 

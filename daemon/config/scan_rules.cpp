@@ -1,0 +1,72 @@
+// [[scan_rules]]: pattern, action, fields (shared/PRODUCT.md). Every problem is reported with its position, all at
+// once. The pattern is checked before it is ever matched: syntax, at most 1,024 characters, groups nested at most 8
+// deep (std::regex matches by recursion), and at least as many capture groups as `fields` names.
+#include <regex>
+
+#include "config/config.hpp"
+#include "production/production.hpp"
+#include "api/table_reader.hpp"
+
+namespace tally {
+
+std::vector<scan::ScanRule> read_scan_rules(const toml::table& root, Diagnostics& diag) {
+  std::vector<scan::ScanRule> rules;
+  const toml::node* node = root.get("scan_rules");
+  if (!node) return rules;
+  const toml::array* array = node->as_array();
+  if (!array || !array->is_array_of_tables()) {
+    diag.error(node->source(), "scan_rules must be an array of tables: [[scan_rules]]");
+    return rules;
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::table& table = *array->get(i)->as_table();
+    TableReader k(table, "scan_rules[" + std::to_string(i + 1) + "]", diag);
+    scan::ScanRule rule;
+    bool ok = true;
+    rule.pattern = k.required_string("pattern");
+    if (!rule.pattern.empty()) {
+      std::size_t column = 0;
+      if (const std::string why = scan::pattern_problem(rule.pattern, column); !why.empty()) {
+        k.error("pattern", why);
+        ok = false;
+      } else {
+        rule.re = std::regex(rule.pattern, std::regex::ECMAScript | std::regex::optimize);
+      }
+    } else {
+      ok = false;
+    }
+    rule.action = k.required_string("action");
+    if (!rule.action.empty() && !Production::handles(rule.action)) {
+      k.error("action", "\"" + rule.action +
+                            "\" is not a production command (batch.start, step.next, batch.end, lot.record, "
+                            "work_order.start, work_order.end, unit.add, unit.reject, operator.set)");
+      ok = false;
+    }
+    k.consume("fields");
+    if (const toml::node* f = table.get("fields")) {
+      const toml::array* list = f->as_array();
+      if (!list) {
+        k.error("fields", "expected an array of strings");
+        ok = false;
+      } else {
+        for (const auto& item : *list) {
+          if (!item.is_string() || item.value<std::string>()->empty()) {
+            diag.error(item.source(), k.where() + " fields: expected a non-empty string");
+            ok = false;
+            continue;
+          }
+          rule.fields.push_back(*item.value<std::string>());
+        }
+      }
+      if (ok && rule.re.mark_count() < rule.fields.size())
+        k.error("fields", "names " + std::to_string(rule.fields.size()) + " fields but the pattern has only " +
+                              std::to_string(rule.re.mark_count()) + " capture groups"),
+            ok = false;
+    }
+    k.finish();
+    if (ok) rules.push_back(std::move(rule));
+  }
+  return rules;
+}
+
+}  // namespace tally

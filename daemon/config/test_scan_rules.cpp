@@ -1,0 +1,75 @@
+// [[scan_rules]] and the scanner devices' keys as `tallyd --check-config` reports them.
+#include <catch2/catch.hpp>
+
+#include "config/config.hpp"
+#include "config/config_problems.hpp"
+
+using namespace tally;
+using tally::test::has;
+using tally::test::problems;
+
+namespace {
+const std::string head = "[station]\nid = \"bench-1\"\n\n[[devices]]\nname = \"scanner\"\ndriver = \"scanner-evdev\"\n"
+                         "path = \"/dev/input/by-id/usb-Scanner-event-kbd\"\nfeedback = \"buzzer\"\n";
+}
+
+TEST_CASE("scan rules are read in order with their fields, and the feedback key is kept") {
+  const Config c = parse_config(head + R"(
+[[scan_rules]]
+pattern = '^BATCH:([^:]+):(.+)$'
+action = "batch.start"
+fields = ["recipe", "batch"]
+
+[[scan_rules]]
+pattern = '^OP:'
+action = "operator.set"
+)",
+                                "t.toml");
+  REQUIRE(c.scan_rules.size() == 2);
+  CHECK(c.scan_rules[0].action == "batch.start");
+  CHECK(c.scan_rules[0].fields == std::vector<std::string>{"recipe", "batch"});
+  CHECK(c.scan_rules[1].fields.empty());
+  CHECK(c.devices[0].feedback == "buzzer");
+  CHECK(c.warnings.empty());  // scan_rules are no longer "not implemented"
+}
+
+TEST_CASE("bad scan rules: every problem with its position") {
+  const auto p = problems(head + R"(
+[[scan_rules]]
+pattern = '^BATCH:(['
+action = "batch.start"
+
+[[scan_rules]]
+pattern = '^(a)$'
+action = "coffee.make"
+fields = ["x", "y"]
+colour = "red"
+
+[[scan_rules]]
+pattern = '((((((((((x))))))))))'
+action = "unit.add"
+
+[[scan_rules]]
+action = "unit.add"
+fields = [1]
+)" + "\n[[scan_rules]]\npattern = '" + std::string(1025, 'a') + "'\naction = \"unit.add\"\n");
+  INFO(Catch::Detail::stringify(p));
+  CHECK(p.size() == 7);
+  CHECK(std::any_of(p.begin(), p.end(), [](const std::string& s) {
+    return s.rfind("t.toml:11:11: scan_rules[1] pattern: invalid regular expression", 0) == 0;
+  }));
+  CHECK(has(p, "t.toml:16:10: scan_rules[2] action: \"coffee.make\" is not a production command (batch.start, "
+               "step.next, batch.end, lot.record, work_order.start, work_order.end, unit.add, unit.reject, "
+               "operator.set)"));
+  CHECK(has(p, "t.toml:18:1: scan_rules[2]: unknown key 'colour'"));
+  CHECK(has(p, "t.toml:21:11: scan_rules[3] pattern: groups nested deeper than 8 at character 9"));
+  CHECK(std::any_of(p.begin(), p.end(), [](const std::string& s) { return s.find("missing required key 'pattern'") != std::string::npos; }));
+  CHECK(has(p, "t.toml:26:11: scan_rules[4] fields: expected a non-empty string"));
+  CHECK(has(p, "t.toml:29:11: scan_rules[5] pattern: is 1025 characters long, at most 1024"));
+}
+
+TEST_CASE("a rule naming more fields than its pattern captures is refused") {
+  const auto p = problems(head + "[[scan_rules]]\npattern = '^(a)$'\naction = \"unit.add\"\nfields = [\"serial\", \"x\"]\n");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:12:10: scan_rules[1] fields: names 2 fields but the pattern has only 1 capture groups");
+}

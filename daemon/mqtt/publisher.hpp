@@ -1,0 +1,118 @@
+#pragma once
+// The publisher: sends committed records from the buffer to the broker, in seq order, at QoS 1, and acknowledges
+// each one in the buffer (which deletes it) only on PUBACK. Command replies and retained state share the same
+// window of unacknowledged publishes, so a burst of commands cannot overflow the MQTT client's own queue.
+//
+//   pump(): replies and state first (they are small and a person is waiting), then records, oldest first, while
+//           fewer than `window` publishes are unacknowledged.
+//   PUBACK -> Buffer::acknowledge(seq).   Connection lost -> reconnect with back-off, resend from the oldest.
+//   Refused by the broker (MQTT 5 reason >= 0x80) -> the stream pauses and the record is retried with back-off;
+//   after max_refusals it is parked: taken out of the stream with a `publish.refused` event (on_refused), and the
+//   records after it go on, in order. Once a topic has had a record parked, further refusals on that topic within
+//   refused_topic_memory park at once (an ACL that denies a topic must not slow every record behind it to one per
+//   few seconds).
+//
+// A consumer may see a record twice after a reconnect or a retry and deduplicates on (station, seq); it never
+// misses one. Everything runs on the event-loop thread; the MqttLink posts its events there.
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "buffer/buffer.hpp"
+#include "loop/event_loop.hpp"
+#include "log/log_limit.hpp"
+#include "mqtt/link.hpp"
+
+namespace tally {
+
+class Publisher {
+ public:
+  Publisher(std::unique_ptr<MqttLink> link, std::string base_topic, EventLoop& loop, Buffer& buffer);
+
+  void start();  // first connection attempt; failures retry with back-off
+  void pump();   // hands queued publishes to the link until the window is full; call after Buffer::commit()
+  // State topics (retained, latest value): not part of the record stream. Dropped while disconnected: the owner
+  // republishes everything through on_connected.
+  void publish_state(const std::string& topic_suffix, const std::string& payload);
+  void clear_state(const std::string& topic_suffix) { publish_state(topic_suffix, ""); }
+  // Publishes `offline_status` retained on B/status and disconnects, within `deadline`. Returns false when the
+  // caller must leave with std::_Exit (see MqttLink::close).
+  bool stop(const std::string& offline_status, std::chrono::milliseconds deadline);
+
+  bool connected() const { return connected_; }
+  // Everything committed has been acknowledged.
+  bool drained() const { return records_in_flight() == 0 && buffer_.count() == 0; }
+
+  std::function<void()> on_connected;  // after each successful (re)connect
+  // A record the broker refused max_refusals times, now taken out of the stream: the owner records
+  // `publish.refused` and raises the alarm. `reason` is the MQTT 5 reason code.
+  std::function<void(Seq seq, const std::string& topic, int reason, const std::string& why)> on_refused;
+
+  // Commands: every message on B/cmd, with its MQTT 5 response topic and correlation data (empty when absent).
+  struct Command {
+    std::string payload;
+    std::string response_topic;
+    std::string correlation;
+  };
+  std::function<void(const Command&)> on_command;
+  std::function<void(std::uint64_t count)> on_commands_dropped;  // the link dropped incoming messages (its queue full)
+  // The reply goes to the request's response topic when it has one, else to B/cmd/reply. Queued behind the window;
+  // at most max_replies wait (the oldest is dropped beyond that, and counted). A reply lost to a disconnect is not
+  // resent: the command event in the record stream says what happened.
+  void reply(const Command& to, const std::string& payload);
+
+  static constexpr std::size_t window = 20;  // mosquitto's Receive Maximum; also the fastest window measured
+  static constexpr int max_refusals = 3;
+  static constexpr std::size_t max_replies = 4096;  // ~100 bytes each
+  static constexpr std::chrono::milliseconds first_backoff{500};
+  static constexpr std::chrono::milliseconds max_backoff{30'000};
+  static constexpr std::chrono::minutes refused_topic_memory{10};
+
+ private:
+  struct Outstanding {
+    std::uint64_t epoch;
+    Seq seq;             // 0 for replies and state
+    std::string topic;
+  };
+  struct Control {        // a reply or a state publish waiting for the window
+    std::string topic;
+    std::string payload;
+    bool retain;         // state (retained, coalesced per topic) rather than a reply
+    std::string correlation;
+  };
+  void connect_now();
+  void on_connect_result(bool ok, const std::string& why);
+  void on_lost(const std::string& why);
+  void on_delivery(const Delivery& d);
+  void on_record_refused(const Outstanding& o, const Delivery& d);
+  void park(const Outstanding& o, const Delivery& d);
+  void schedule_reconnect();
+  std::size_t in_flight() const;
+  std::size_t records_in_flight() const;
+  bool send(const std::string& topic, const std::string& payload, bool retain, const std::string& correlation, Seq seq);
+
+  std::unique_ptr<MqttLink> link_;
+  std::string base_;
+  EventLoop& loop_;
+  Buffer& buffer_;
+  Timer reconnect_timer_;
+  Timer retry_timer_;       // a refused record waits here before it is sent again
+  std::chrono::milliseconds backoff_ = first_backoff;
+  bool connected_ = false, connecting_ = false, stopped_ = false;
+  std::uint64_t epoch_ = 0;  // bumps on every new connection; stale deliveries are recognised by it
+  Seq cursor_ = 0;           // highest seq handed to the link on this connection
+  std::unordered_map<std::uint64_t, Outstanding> outstanding_;  // by link token
+  std::deque<Control> controls_;
+  std::size_t queued_replies_ = 0;
+  Seq paused_at_ = 0;        // a refused record being retried: no record is sent until it is
+  std::map<Seq, int> refusals_;
+  std::map<std::string, std::chrono::steady_clock::time_point> parked_topics_;  // topic -> when it last parked one
+  std::uint64_t dropped_replies_ = 0;
+  LogLimit refusal_log_, failure_log_, reply_drop_log_{1};  // reply drops: one line a minute, with the total
+};
+
+}  // namespace tally

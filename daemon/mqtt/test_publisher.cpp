@@ -1,0 +1,255 @@
+// The publisher's window, connection epochs, retries and refusal policy against a scripted MQTT link, with a real
+// SQLite buffer and the real event loop (its timers pace the retries).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include "buffer/buffer.hpp"
+#include "loop/event_loop.hpp"
+#include "mqtt/publisher.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait.hpp"
+
+using namespace tally;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The broker as the publisher sees it: every publish is kept until the test answers it.
+struct FakeLink final : MqttLink {
+  struct Sent {
+    std::uint64_t token;
+    std::string topic, payload;
+    bool retain;
+    std::string correlation;
+  };
+  Events events;
+  std::vector<Sent> sent;          // every publish, in order
+  std::map<std::uint64_t, Sent> open;  // not yet answered
+  int connects = 0;
+  std::vector<std::string> subscriptions;
+  std::uint64_t next = 0;
+
+  void set_events(Events e) override { events = std::move(e); }
+  std::string describe() const override { return "fake://broker as test"; }
+  void connect() override { ++connects; }
+  std::uint64_t publish(const std::string& topic, const std::string& payload, bool retain,
+                        const std::string& correlation) override {
+    Sent s{++next, topic, payload, retain, correlation};
+    sent.push_back(s);
+    open[s.token] = s;
+    return s.token;
+  }
+  void subscribe(const std::string& topic) override { subscriptions.push_back(topic); }
+  bool close(const std::string&, const std::string&, std::chrono::milliseconds) override { return true; }
+
+  void accept_connect() { events.connect_result(true, ""); }
+  void lose() { events.lost("test cut the connection"); }
+  // Answers the oldest open publish (or the one with `token`).
+  void ack(std::uint64_t token) {
+    open.erase(token);
+    events.delivered(Delivery{token, true, false, 0, ""});
+  }
+  void refuse(std::uint64_t token, int reason = 0x87) {
+    open.erase(token);
+    events.delivered(Delivery{token, false, true, reason, "reason 135 (Not authorized)"});
+  }
+  void ack_all() {
+    while (!open.empty()) ack(open.begin()->first);
+  }
+  std::vector<long long> record_seqs_sent() const {
+    std::vector<long long> out;
+    for (const auto& s : sent)
+      if (s.topic.find("/readings/") != std::string::npos) out.push_back(std::stoll(s.payload.substr(7)));
+    return out;
+  }
+  std::size_t open_records() const {
+    return static_cast<std::size_t>(std::count_if(open.begin(), open.end(), [](const auto& o) {
+      return o.second.topic.find("/readings/") != std::string::npos;
+    }));
+  }
+};
+
+Record reading(int i) {
+  return {RecordKind::reading, "readings/kettle", json{{"value", i}}};
+}
+
+struct Rig {
+  test::TempDir dir;
+  EventLoop loop;
+  Buffer buffer{BufferOptions{dir.file("buffer.db"), 256ull << 20, false}};
+  FakeLink* link;
+  Publisher publisher;
+  std::vector<std::tuple<Seq, std::string, int>> refused;
+
+  Rig() : Rig(std::make_unique<FakeLink>()) {}
+  explicit Rig(std::unique_ptr<FakeLink> l) : link(l.get()), publisher(std::move(l), "tally/s1", loop, buffer) {
+    publisher.on_refused = [this](Seq seq, const std::string& topic, int reason, const std::string&) {
+      refused.emplace_back(seq, topic, reason);
+    };
+  }
+  void append(int n) {
+    for (int i = 0; i < n; ++i) buffer.append(reading(i));
+    buffer.commit();
+    publisher.pump();
+  }
+  void connect() {
+    publisher.start();
+    link->accept_connect();
+  }
+  // Runs the loop until `pred` holds (timers fire) or the deadline passes.
+  template <class Pred>
+  bool run_until(Pred&& pred, std::chrono::milliseconds deadline = 5s) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > end) return false;
+      loop.run_once(20ms);
+      buffer.commit();
+      publisher.pump();
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the publisher keeps at most 20 publishes unacknowledged and deletes a record only on its PUBACK") {
+  Rig r;
+  r.connect();
+  CHECK(r.link->subscriptions == std::vector<std::string>{"tally/s1/cmd"});
+  r.append(50);
+  CHECK(r.link->open.size() == 20);
+  CHECK(r.buffer.count() == 50);
+  // Five acknowledgements make room for exactly five more.
+  for (int i = 0; i < 5; ++i) r.link->ack(r.link->open.begin()->first);
+  r.buffer.commit(true);
+  CHECK(r.link->open.size() == 20);
+  CHECK(r.link->sent.size() == 25);
+  CHECK(r.buffer.count() == 45);
+  r.run_until([&] {
+    r.link->ack_all();
+    return r.publisher.drained();
+  });
+  r.buffer.commit(true);
+  CHECK(r.buffer.count() == 0);
+  const auto seqs = r.link->record_seqs_sent();
+  REQUIRE(seqs.size() == 50);
+  CHECK(std::is_sorted(seqs.begin(), seqs.end()));
+}
+
+TEST_CASE("replies and retained state wait for the same window as records, and state is coalesced per topic") {
+  Rig r;
+  r.connect();
+  r.append(20);  // the window is full of records
+  r.publisher.reply({"{}", "", "corr-1"}, R"({"id":1,"ok":true})");
+  r.publisher.publish_state("context", "A");
+  r.publisher.publish_state("context", "B");  // replaces A before it was sent
+  CHECK(r.link->sent.size() == 20);
+  r.link->ack(r.link->open.begin()->first);
+  r.link->ack(r.link->open.begin()->first);
+  REQUIRE(r.link->sent.size() == 22);
+  CHECK(r.link->sent[20].topic == "tally/s1/cmd/reply");
+  CHECK(r.link->sent[20].correlation == "corr-1");
+  CHECK(r.link->sent[21].topic == "tally/s1/context");
+  CHECK(r.link->sent[21].payload == "B");
+  CHECK(r.link->sent[21].retain);
+}
+
+TEST_CASE("at most max_replies replies wait, the oldest are dropped first") {
+  Rig r;
+  r.connect();
+  r.append(20);
+  for (std::size_t i = 0; i < Publisher::max_replies + 10; ++i)
+    r.publisher.reply({"{}", "resp/" + std::to_string(i), ""}, "{}");
+  r.run_until([&] {
+    r.link->ack_all();
+    return r.link->open.empty();
+  });
+  std::vector<std::string> reply_topics;
+  for (const auto& s : r.link->sent)
+    if (s.topic.rfind("resp/", 0) == 0) reply_topics.push_back(s.topic);
+  REQUIRE(reply_topics.size() == Publisher::max_replies);
+  CHECK(reply_topics.front() == "resp/10");
+  CHECK(reply_topics.back() == "resp/" + std::to_string(Publisher::max_replies + 9));
+}
+
+TEST_CASE("after a lost connection the publisher reconnects with back-off and resends from the oldest unacknowledged") {
+  Rig r;
+  r.connect();
+  r.append(30);
+  // Ten acknowledged, then the connection drops with ten more in flight.
+  for (int i = 0; i < 10; ++i) r.link->ack(r.link->open.begin()->first);
+  r.buffer.commit(true);
+  r.link->lose();
+  r.link->open.clear();
+  CHECK_FALSE(r.publisher.connected());
+  const auto sent_before = r.link->sent.size();
+  REQUIRE(r.run_until([&] { return r.link->connects == 2; }, 3s));  // the reconnect timer fired
+  r.link->accept_connect();
+  r.run_until([&] { return r.link->open.size() == 20; }, 1s);
+  REQUIRE(r.link->sent.size() > sent_before);
+  CHECK(r.link->record_seqs_sent()[sent_before] == 11);  // the oldest unacknowledged goes first
+  r.run_until([&] {
+    r.link->ack_all();
+    return r.publisher.drained();
+  });
+  CHECK(r.buffer.count() == 0);
+}
+
+TEST_CASE("a record the broker refuses pauses the stream, is retried with back-off, and is parked after 3 refusals") {
+  Rig r;
+  r.connect();
+  r.append(5);
+  const auto seq_of = [&](std::uint64_t token) { return std::stoll(r.link->open.at(token).payload.substr(7)); };
+  // seq 3 is refused; 1, 2, 4, 5 are acknowledged.
+  std::uint64_t refused_token = 0;
+  for (auto [token, s] : std::map(r.link->open)) {
+    if (seq_of(token) == 3) refused_token = token;
+    else r.link->ack(token);
+  }
+  r.link->refuse(refused_token);
+  CHECK(r.refused.empty());
+  r.append(3);  // seq 6..8 wait behind the refused record
+  CHECK(r.link->open.empty());
+  for (int attempt = 2; attempt <= 3; ++attempt) {
+    REQUIRE(r.run_until([&] { return !r.link->open.empty(); }, 6s));  // resent after the back-off
+    const auto token = r.link->open.begin()->first;
+    CHECK(seq_of(token) == 3);
+    // Only the refused record goes again first: the ones after it wait for its answer... or go with it.
+    for (auto [t, s] : std::map(r.link->open))
+      if (seq_of(t) != 3) r.link->ack(t);
+    r.link->refuse(token);
+  }
+  REQUIRE(r.refused.size() == 1);
+  CHECK(std::get<0>(r.refused[0]) == 3);
+  CHECK(std::get<1>(r.refused[0]) == "tally/s1/readings/kettle");
+  CHECK(std::get<2>(r.refused[0]) == 0x87);
+  // The rest goes on in order, and nothing is left in the buffer.
+  REQUIRE(r.run_until([&] {
+    r.link->ack_all();
+    return r.publisher.drained();
+  }));
+  r.buffer.commit(true);
+  CHECK(r.buffer.count() == 0);
+  const auto seqs = r.link->record_seqs_sent();
+  const auto first_6 = std::find(seqs.begin(), seqs.end(), 6);
+  REQUIRE(first_6 != seqs.end());
+  CHECK(std::find(seqs.begin(), first_6, 3) != first_6);  // 3 was tried before 6 was ever sent
+}
+
+TEST_CASE("a delivery failure while still connected resends from the failed record") {
+  Rig r;
+  r.connect();
+  r.append(3);
+  const auto first = r.link->open.begin()->first;
+  r.link->open.erase(first);
+  r.link->events.delivered(Delivery{first, false, false, 0, "rc -3"});
+  for (auto [t, s] : std::map(r.link->open)) r.link->ack(t);
+  REQUIRE(r.run_until([&] { return !r.link->open.empty(); }, 3s));
+  CHECK(std::stoll(r.link->open.begin()->second.payload.substr(7)) == 1);
+  REQUIRE(r.run_until([&] {
+    r.link->ack_all();
+    return r.publisher.drained();
+  }));
+}
