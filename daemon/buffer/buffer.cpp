@@ -235,7 +235,6 @@ std::optional<Overflow> Buffer::after_commit() {
 
 std::optional<Overflow> Buffer::enforce_bound() {
   std::uint64_t used = used_bytes();
-  measured_ = used;
   if (used <= options_.max_bytes) {
     warned_full_ = false;
     return std::nullopt;
@@ -278,7 +277,6 @@ std::optional<Overflow> Buffer::enforce_bound() {
     rollback();
     throw;
   }
-  measured_ = used;
   if (overflow.dropped > 0) forget_recent_readings(overflow.last_seq);
   count_ -= overflow.dropped;
   stats_.dropped += static_cast<std::uint64_t>(overflow.dropped);

@@ -150,9 +150,6 @@ class Buffer {
   Seq last_committed_seq() const;      // highest seq written to the database (0 when none ever)
   std::size_t pending() const;         // appends + acknowledgements queued and not yet committed
   std::uint64_t used_bytes() const;    // bytes the records take in the database (pages in use)
-  // used_bytes() as last measured by a commit (every hundredth of max_bytes written), once: then nothing until the
-  // next measurement. For the buffer.high alarm without measuring on every commit.
-  std::optional<std::uint64_t> measured_bytes() { return std::exchange(measured_, std::nullopt); }
   const std::optional<Recovery>& recovered() const { return recovery_; }
   // With synchronous=NORMAL a power cut may roll back the last commits, which were already published: their seqs
   // must not be given to new records. The buffer notes at open that it is running (with the kernel's boot id) and
@@ -228,7 +225,6 @@ class Buffer {
   bool failure_reported_ = false;  // commit() threw since the last successful write
   BufferStats stats_;
   std::int64_t count_ = 0;
-  std::optional<std::uint64_t> measured_;
   bool warned_full_ = false;  // warn once while only records that are never dropped are left
 };
 

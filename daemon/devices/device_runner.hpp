@@ -59,7 +59,9 @@ class DeviceRunner final : private InputSink {
   void went_offline(const std::string& error);
   void finish_command(bool ok, std::string detail);
   void log_drops() noexcept;
-  void hook_failed(const char* what, std::string_view error) noexcept;  // the summary of drops not logged yet (drop_log_timer_)
+  // A driver hook (open, gather, a command) threw something other than device_error: logged with the hook's name
+  // and treated as a device failure, so a driver bug cannot take the loop down.
+  void hook_failed(const char* what, std::string_view error) noexcept;
   template <class Fn>
   void to_station(const char* what, Fn&& fn) noexcept;
   // InputSink, for the driver

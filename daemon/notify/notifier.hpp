@@ -83,9 +83,8 @@ class Notifier {
   void restore(const std::string& document);  // an unreadable document is ignored (logged)
   std::size_t queued() const;
 
-  // The seam for tests: what does a POST (default: http_post).
+  // What does a POST: http_post (tests send to a real local endpoint, tests/support/http_sink.hpp).
   using Sender = std::function<HttpResult(const HttpRequest&, const std::atomic<bool>& stop)>;
-  void set_sender(Sender sender) { sender_ = std::move(sender); }
 
   static constexpr std::chrono::seconds first_backoff{2}, max_backoff{300};
 

@@ -86,7 +86,7 @@ class Station {
   struct StationCommand {
     std::string_view name;
     CommandHandler run;
-    std::string_view driver_command;  // what the device is asked for (Driver::commands()), for device commands
+    std::string_view driver_command;  // what the device is asked for (Driver::start_command), for device commands
   };
   static std::span<const StationCommand> station_commands();
   static const StationCommand* find_station_command(std::string_view name);
@@ -139,7 +139,6 @@ class Station {
   bool batch_last_unpublished_ = false;
   wall_time since_;
   Timer clock_check_, commit_retry_, status_refresh_, refused_flush_, refused_quiet_, production_timer_;
-  std::string published_context_;
   // Readings change step accumulators (last stable weight, time in range) many times a second: those changes are
   // saved at most every context_save_interval (and at every transition and at shutdown), not on every commit.
   bool context_dirty_ = false;
@@ -147,7 +146,8 @@ class Station {
   static constexpr std::chrono::seconds context_save_interval{10};
   // Replies wait for the commit that holds their command's effects: an "ok" is never sent for a change a crash
   // could still lose.
-  std::vector<std::pair<Publisher::Command, std::string>> pending_replies_;  // the last B/context payload, so it is published only when it changes
+  std::vector<std::pair<Publisher::Command, std::string>> pending_replies_;
+  std::string published_context_;  // the last B/context payload, so it is published only when it changes
   std::int64_t status_buffered_ = -1;  // "buffered" in the last published status
   bool commit_failing_ = false;
   bool stopping_ = false;
@@ -161,7 +161,7 @@ class Station {
   std::map<std::string, Refused> refused_pending_;
   std::chrono::steady_clock::time_point refused_reported_{};
   static constexpr std::chrono::seconds refused_report_interval{10};
-  LogLimit events_refused_log_;  // shutdown began: commands are refused
+  LogLimit events_refused_log_;  // the broker refuses B/events itself: logged, not recorded (it would feed itself)
   LogLimit scan_refused_log_;    // scans that are not valid (station_input.cpp)
   static constexpr std::chrono::milliseconds kCommitBackoffMin{250}, kCommitBackoffMax{4000};
   std::chrono::milliseconds commit_backoff_ = kCommitBackoffMin;

@@ -1,6 +1,7 @@
 #pragma once
-// The driver contract. A driver knows its device and nothing else: the framework (DeviceRunner) owns the event
-// loop, opens and reopens, stamps context, filters and buffers. A driver either hands the loop a file descriptor to
+// The driver contract. A driver knows its device and nothing else: the framework owns the rest. The runner
+// (daemon/devices/device_runner.cpp) owns the event loop's watch, opens and reopens with back-off and applies the
+// deadband; the station (daemon/station/) stamps the context and hands the record to the buffer. A driver either hands the loop a file descriptor to
 // watch (a serial port, an evdev node, a GPIO line's event fd) or asks to be polled at an interval (SPI, simulated),
 // and collect() turns whatever is ready into input for the sink.
 //
