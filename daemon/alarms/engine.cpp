@@ -34,7 +34,7 @@ bool finite_value(const Reading& r) { return r.fault.empty() && r.value && std::
 json context_json(const StationContext& c) {
   return {{"mode", c.mode == Mode::process ? "process" : "discrete"}, {"operator", c.operator_id},
           {"batch", c.batch}, {"recipe", c.recipe}, {"step", c.step}, {"step_no", c.step_no},
-          {"work_order", c.work_order}, {"unit", c.unit}, {"serial", c.serial}};
+          {"work_order", c.work_order}, {"unit_no", c.unit_no}, {"serial", c.serial}};
 }
 
 StationContext context_from(const json& j) {
@@ -46,7 +46,7 @@ StationContext context_from(const json& j) {
   c.step = j.value("step", "");
   c.step_no = j.value("step_no", 0);
   c.work_order = j.value("work_order", "");
-  c.unit = j.value("unit", std::int64_t{0});
+  c.unit_no = j.value("unit_no", j.value("unit", std::int64_t{0}));  // "unit": saved before unit_no
   c.serial = j.value("serial", "");
   return c;
 }

@@ -368,6 +368,30 @@ TEST_CASE("a restart with an active alarm keeps it active and does not raise it 
   CHECK(removed.restore("{not json").has_value());
 }
 
+TEST_CASE("an alarm saved before unit_no keeps its unit count (the saved \"unit\" migrates)") {
+  StationContext ctx;
+  ctx.mode = Mode::discrete;
+  ctx.work_order = "WO-7";
+  ctx.unit_no = 12;
+  AlarmEngine before(ctx);
+  before.configure({overheat()}, {{"kettle", 0}}, at(0));
+  before.reading("kettle", temp(97), at(0));
+  REQUIRE(before.tick(at(5)).size() == 1);
+  std::string saved = before.save();
+  // The document as an older tallyd wrote it: the unit count under "unit".
+  const auto at_key = saved.find("\"unit_no\"");
+  REQUIRE(at_key != std::string::npos);
+  saved.replace(at_key, 9, "\"unit\"");
+  REQUIRE(saved.find("\"unit_no\"") == std::string::npos);
+
+  StationContext now;
+  AlarmEngine after(now);
+  REQUIRE_FALSE(after.restore(saved).has_value());
+  const Alarm& a = after.alarms().at("kettle-overheat");
+  CHECK(a.context.work_order == "WO-7");
+  CHECK(a.context.unit_no == 12);
+}
+
 TEST_CASE("a wall-clock jump during a hold step neither raises nor hides an alarm") {
   Run r;
   r.engine.configure({overheat()}, {{"kettle", 30}}, at(0));

@@ -106,7 +106,7 @@ Notice make_notice(const AlarmTransition& t, const std::string& station, Seq seq
     body += "\nBatch " + c.batch + (c.recipe.empty() ? "" : " (" + c.recipe + ")");
     if (!c.step.empty()) body += ", step " + std::to_string(c.step_no) + " " + c.step;
   }
-  if (!c.work_order.empty()) body += "\nWork order " + c.work_order + ", unit " + std::to_string(c.unit);
+  if (!c.work_order.empty()) body += "\nWork order " + c.work_order + ", unit " + std::to_string(c.unit_no);
   if (!c.operator_id.empty()) body += "\nOperator " + c.operator_id;
   body += "\n" + format_ts(t.at);
   n.message = body;

@@ -95,7 +95,7 @@ void Production::sync_context() {
   }
   if (wo_) {
     ctx_.work_order = wo_->id;
-    ctx_.unit = wo_->units;
+    ctx_.unit_no = wo_->units;
     ctx_.serial = wo_->latest_serial;
   }
 }

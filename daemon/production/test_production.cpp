@@ -298,7 +298,7 @@ TEST_CASE("a work order counts units, refuses duplicate serials, rejects the lat
   const json& unit = o.records[0].body;
   CHECK(o.records[0].topic == "units");
   CHECK(unit["work_order"] == "WO-1");
-  CHECK(unit["unit"] == 1);
+  CHECK(unit["unit_no"] == 1);
   CHECK(unit["serial"] == "SN-1");
   CHECK(unit["source"] == "mqtt");
   CHECK(unit["status"] == "good");
@@ -308,12 +308,12 @@ TEST_CASE("a work order counts units, refuses duplicate serials, rejects the lat
   CHECK_FALSE(o.ok);
   CHECK(o.error == "serial SN-1 is already unit 1 of work order WO-1");
   CHECK(event_names(o) == std::vector<std::string>{"unit.duplicate"});
-  CHECK(s.p.context().unit == 1);
+  CHECK(s.p.context().unit_no == 1);
 
   REQUIRE(s.cmd("unit.add", {}, t0 + 80s).ok);  // no serial: a counted unit
   o = s.cmd("unit.reject", {{"reason", "scratched"}}, t0 + 90s);
   REQUIRE(o.ok);
-  CHECK(o.records[0].body["unit"] == 2);
+  CHECK(o.records[0].body["unit_no"] == 2);
   CHECK(o.records[0].body["status"] == "rejected");
   CHECK(o.records[0].body["reason"] == "scratched");
   CHECK(s.cmd("unit.reject").error == "unit 2 is already rejected");
@@ -336,7 +336,7 @@ TEST_CASE("a serial or work order of digits may arrive as a JSON number and is t
   Station s(Mode::discrete);
   REQUIRE(s.cmd("work_order.start", {{"work_order", 4711}}).ok);
   CHECK(s.p.context().work_order == "4711");
-  CHECK(s.cmd("unit.add", {{"serial", 1234}}).reply["unit"] == 1);
+  CHECK(s.cmd("unit.add", {{"serial", 1234}}).reply["unit_no"] == 1);
   CHECK(s.cmd("unit.add", {{"serial", "1234"}}).error == "serial 1234 is already unit 1 of work order 4711");
   CHECK(s.cmd("unit.add", {{"serial", 12.5}}).error == "\"serial\" must be a non-empty string or a whole number");
 }
@@ -376,13 +376,13 @@ TEST_CASE("a work order resumes after a restart with its counts and serials") {
   b.p.restore_serials(rows);
   CHECK_FALSE(b.p.serial_rows_pending());
   CHECK(b.p.context().work_order == "WO-3");
-  CHECK(b.p.context().unit == 2);
+  CHECK(b.p.context().unit_no == 2);
   CHECK(b.p.context().serial == "B");
   CHECK(b.cmd("unit.add", {{"serial", "A"}}).error == "serial A is already unit 1 of work order WO-3");
   CHECK(b.cmd("unit.reject").error == "unit 2 is already rejected");
   const auto o = b.cmd("unit.add", {{"serial", "C"}});
   REQUIRE(o.ok);
-  CHECK(o.records[0].body["unit"] == 3);
+  CHECK(o.records[0].body["unit_no"] == 3);
   CHECK(o.reply["remaining"] == 8);
   REQUIRE(b.p.take_serial_rows().size() == 1);
   // work_order.end hands over every serial of the work order for erasing, once.
@@ -424,10 +424,10 @@ TEST_CASE("readings are stamped with the step in process mode and the unit in di
   REQUIRE(d.cmd("work_order.start", {{"work_order", "WO-1"}}).ok);
   body = body_of(stamp_reading({"bench-1", true}, "eye", temp(1, t0), d.p.context()));
   CHECK(body["work_order"] == "WO-1");
-  CHECK(body["unit"] == 0);
+  CHECK(body["unit_no"] == 0);
   REQUIRE(d.cmd("unit.add", {{"serial", "S-1"}}).ok);
   body = body_of(stamp_reading({"bench-1", true}, "eye", temp(1, t0), d.p.context()));
-  CHECK(body["unit"] == 1);
+  CHECK(body["unit_no"] == 1);
   CHECK(body["serial"] == "S-1");
   CHECK_FALSE(body.contains("batch"));
 }

@@ -77,7 +77,7 @@ TEST_CASE("duplicate serials are refused after a kill -9 (the buffer file reopen
   Station b(dir.file("buffer.db"));
   REQUIRE_FALSE(restore_production(b.p, b.buffer).has_value());
   CHECK(b.p.context().work_order == "WO-7");
-  CHECK(b.p.context().unit == 2);
+  CHECK(b.p.context().unit_no == 2);
   auto o = b.cmd("unit.add", {{"serial", "A"}});
   CHECK(o.error == "serial A is already unit 1 of work order WO-7");
   REQUIRE(o.records.size() == 1);
@@ -85,7 +85,7 @@ TEST_CASE("duplicate serials are refused after a kill -9 (the buffer file reopen
   CHECK(b.cmd("unit.add", {{"serial", "B"}}).error == "serial B is already unit 2 of work order WO-7");
   o = b.cmd("unit.add", {{"serial", "C"}});  // its first unit.add was never committed
   REQUIRE(o.ok);
-  CHECK(o.reply["unit"] == 3);
+  CHECK(o.reply["unit_no"] == 3);
 }
 
 TEST_CASE("work_order.end erases the serial rows: the next work order may register the same serials") {
@@ -136,7 +136,7 @@ TEST_CASE("a context saved by the previous version, with the serial set inside, 
   Station c(dir.file("buffer.db"));
   REQUIRE_FALSE(restore_production(c.p, c.buffer).has_value());
   CHECK(c.cmd("unit.add", {{"serial", "X-1"}}).error == "serial X-1 is already unit 1 of work order WO-9");
-  CHECK(c.cmd("unit.add", {{"serial", "X-3"}}).reply["unit"] == 3);
+  CHECK(c.cmd("unit.add", {{"serial", "X-3"}}).reply["unit_no"] == 3);
 }
 
 TEST_CASE("serial rows left without an active work order are erased at start") {

@@ -79,12 +79,12 @@ Outcome Production::unit_add(const json& args, const std::string& source, wall_t
     serial_rows_.push_back({*serial, wo_->units});
   }
   sync_context();
-  json unit{{"work_order", wo_->id}, {"unit", wo_->units}};
+  json unit{{"work_order", wo_->id}, {"unit_no", wo_->units}};
   if (serial) unit["serial"] = *serial;
   unit["source"] = source;
   unit["status"] = "good";
   out.records.push_back(make_record(RecordKind::unit, "units", stamp_, now, unit, ctx_));
-  out.reply = {{"unit", wo_->units}};
+  out.reply = {{"unit_no", wo_->units}};
   if (wo_->target) out.reply["remaining"] = std::max<std::int64_t>(0, *wo_->target - (wo_->units - wo_->rejected));
   return out;
 }
@@ -101,13 +101,13 @@ Outcome Production::unit_reject(const json& args, const std::string& source, wal
   wo_->last_activity = now;
   wo_->last_activity_mono = mono_now();
   Outcome out;
-  json unit{{"work_order", wo_->id}, {"unit", wo_->units}};
+  json unit{{"work_order", wo_->id}, {"unit_no", wo_->units}};
   if (!ctx_.serial.empty()) unit["serial"] = ctx_.serial;
   unit["source"] = source;
   unit["status"] = "rejected";
   if (reason) unit["reason"] = *reason;
   out.records.push_back(make_record(RecordKind::unit, "units", stamp_, now, unit, ctx_));
-  out.reply = {{"unit", wo_->units}, {"status", "rejected"}};
+  out.reply = {{"unit_no", wo_->units}, {"status", "rejected"}};
   return out;
 }
 

@@ -17,7 +17,7 @@ struct StationContext {
   int step_no = 0;                       // 1-based; 0 = no active step
   // discrete mode
   std::string work_order;
-  std::int64_t unit = 0;                 // number of the latest registered unit, 0 before the first
+  std::int64_t unit_no = 0;              // "unit_no": number of the latest registered unit, 0 before the first
   std::string serial;                    // serial of the latest unit
 };
 

@@ -19,7 +19,7 @@ void add_context(json& body, const StationContext& ctx) {
     }
   } else if (!ctx.work_order.empty()) {
     body["work_order"] = ctx.work_order;
-    body["unit"] = ctx.unit;
+    body["unit_no"] = ctx.unit_no;
     if (!ctx.serial.empty()) body["serial"] = ctx.serial;
   }
   if (!ctx.operator_id.empty()) body["operator"] = ctx.operator_id;
@@ -75,9 +75,8 @@ void put_number(std::string& out, std::string_view key, double value) {
   out.append(buf, nlohmann::detail::to_chars(buf, buf + sizeof buf, value));
 }
 
-// stamp_reading's body written directly: the fields of the json path below, in its order. In discrete mode the
-// context's "unit" (the unit count) takes the place of the reading's own "unit", as the json path's
-// body["unit"] = ctx.unit does (see docs/production.md).
+// stamp_reading's body written directly: the fields of the json path below, in its order. "unit" is always the
+// reading's unit of measure; the unit count of discrete mode is the context's "unit_no".
 std::optional<std::string> reading_text(const StampInfo& info, const std::string& device, const Reading& r,
                                         const StationContext& ctx) {
   const bool process = ctx.mode == Mode::process;
@@ -101,9 +100,8 @@ std::optional<std::string> reading_text(const StampInfo& info, const std::string
     put_key(out, "value");
     out += "null";
   }
-  const bool unit_count = !process && !ctx.work_order.empty();
-  if (unit_count) put(out, "unit", ctx.unit);
-  else put(out, "unit", r.unit);
+  const bool work_order = !process && !ctx.work_order.empty();
+  put(out, "unit", r.unit);
   if (r.stable) {
     put_key(out, "stable");
     out += *r.stable ? "true" : "false";
@@ -116,8 +114,9 @@ std::optional<std::string> reading_text(const StampInfo& info, const std::string
       put(out, "step", ctx.step);
       put(out, "step_no", ctx.step_no);
     }
-  } else if (unit_count) {
+  } else if (work_order) {
     put(out, "work_order", ctx.work_order);
+    put(out, "unit_no", ctx.unit_no);
     if (!ctx.serial.empty()) put(out, "serial", ctx.serial);
   }
   if (!ctx.operator_id.empty()) put(out, "operator", ctx.operator_id);

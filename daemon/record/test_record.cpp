@@ -68,20 +68,26 @@ TEST_CASE("discrete context and an unsynchronised clock are stamped") {
   StationContext ctx;
   ctx.mode = Mode::discrete;
   ctx.work_order = "WO-9";
-  ctx.unit = 0;
+  ctx.unit_no = 0;
   ctx.batch = "ignored in discrete mode";
   auto p = json::parse(serialize_with_seq(1, stamp_reading({"s", false}, "eye", Reading::measured("pulses", 1.0, ""), ctx)));
   CHECK(p["clock"] == "unsynced");
   CHECK(p["work_order"] == "WO-9");
-  CHECK(p["unit"] == 0);
+  CHECK(p["unit_no"] == 0);
+  CHECK(p["unit"] == "");  // the reading's unit of measure (pulses have none), never the unit count
   CHECK_FALSE(p.contains("serial"));
   CHECK_FALSE(p.contains("batch"));
 
-  ctx.unit = 3;
+  ctx.unit_no = 3;
   ctx.serial = "SN-3";
   p = json::parse(serialize_with_seq(2, stamp_reading({"s", true}, "eye", Reading::measured("pulses", 1.0, ""), ctx)));
-  CHECK(p["unit"] == 3);
+  CHECK(p["unit_no"] == 3);
   CHECK(p["serial"] == "SN-3");
+
+  // A scale's weight during a work order keeps its unit of measure beside the unit count.
+  p = json::parse(serialize_with_seq(3, stamp_reading({"s", true}, "scale", Reading::measured("mass", 12.5, "g"), ctx)));
+  CHECK(p["unit"] == "g");
+  CHECK(p["unit_no"] == 3);
 }
 
 TEST_CASE("events carry their fields and the context") {
@@ -111,9 +117,9 @@ TEST_CASE("a reading written as text reads the same as the json path, for every 
   contexts[2].batch = "B-18";  // a batch between steps: no step, no step_no
   contexts[3].mode = Mode::discrete;
   contexts[3].work_order = "WO-9";
-  contexts[3].unit = 12;
+  contexts[3].unit_no = 12;
   contexts[3].serial = "SN-12";
-  contexts[4].mode = Mode::discrete;  // no work order: no discrete context, the reading keeps its unit
+  contexts[4].mode = Mode::discrete;  // no work order: no discrete context
   contexts[4].operator_id = "7";
   contexts[5].batch = "tab\there";  // needs escaping: the json path
   contexts[5].operator_id = "caf\xc3\xa9";

@@ -109,7 +109,7 @@ void Station::start() {
                  production_.context().step_no, production_.context().step);
   if (!production_.context().work_order.empty())
     spdlog::info("context: resuming work order {} at unit {}", production_.context().work_order,
-                 production_.context().unit);
+                 production_.context().unit_no);
   arm_production_timer();
   spdlog::info("tallyd {} station {} ({} records buffered, topics under {})", version, config_.station.id,
                buffer_.count(), config_.base_topic());
