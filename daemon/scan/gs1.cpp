@@ -342,6 +342,12 @@ Parsed parse_bracketed(std::string_view text) {
 }
 
 Parsed parse_code(std::string_view code, std::string_view symbology) {
+  // A symbology identifier with nothing after it is a misread (or a stray "]C1" typed), not a code: it is recorded
+  // as invalid, so the operator hears the refusal and the record shows what arrived, and it drives nothing (an
+  // empty serial or lot would otherwise pass as a plain code).
+  if (code.empty())
+    return invalid(Parsed{}, symbology.empty() ? "empty code"
+                                               : "no data after the symbology identifier " + std::string(symbology));
   static constexpr std::array kGs1Symbologies{"]C1", "]e0", "]d2", "]Q3", "]J1"};
   if (std::find(kGs1Symbologies.begin(), kGs1Symbologies.end(), symbology) != kGs1Symbologies.end())
     return parse_element_string(code);

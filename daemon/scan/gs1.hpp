@@ -34,6 +34,7 @@ struct Parsed {
 };
 
 // Parses `code` (AIM identifier already split off into `symbology`, which may be empty):
+//  - an empty code: invalid, "no data after the symbology identifier ]C1" (or "empty code" without one).
 //  - `]C1`, `]e0`, `]d2`, `]Q3`, `]J1`: a GS1 element string (FNC1 in first position is implied; a leading GS is
 //    tolerated).
 //  - no symbology and a code containing GS, or in the bracketed form "(01)...(10)...": a GS1 element string too.

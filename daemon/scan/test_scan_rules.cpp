@@ -161,3 +161,24 @@ TEST_CASE("operator feedback: accepted only for a valid code whose command (if a
   const auto bad = interpret(a_scan("02345689"), rules, producing);
   CHECK(feedback_pattern(bad, true) == OutputPattern::refused);
 }
+
+TEST_CASE("a symbology identifier with no data after it is recorded as invalid, and drives nothing") {
+  // The drivers deliver it as Scan{"", "]C1"}; before, "]Q1" and "]C0" alone passed as a valid empty plain code
+  // (an empty serial in discrete mode), "]C1" alone said "empty GS1 element string".
+  const std::vector<ScanRule> catch_all = {rule("^.*$", "operator.set", {"operator"})};
+  for (const char* aim : {"]C1", "]e0", "]Q3", "]d2", "]J1", "]E0", "]E4", "]Q1", "]C0", "]d1"}) {
+    INFO(aim);
+    for (const auto& situation : {producing, weighing, idle_process}) {
+      const auto d = interpret(a_scan("", aim), catch_all, situation);
+      CHECK_FALSE(d.valid);
+      CHECK(d.cmd.empty());
+      CHECK(d.record["valid"] == false);
+      CHECK(d.record["reason"] == std::string("no data after the symbology identifier ") + aim);
+      CHECK(d.record["symbology"] == aim);
+      CHECK(d.record["code"] == "");
+      CHECK_FALSE(d.record.contains("action"));
+      CHECK(feedback_pattern(d, true) == OutputPattern::refused);
+    }
+  }
+  CHECK(interpret(a_scan(""), catch_all, producing).record["reason"] == "empty code");
+}
