@@ -213,6 +213,20 @@ std::string check_component(const Component& c, std::string_view v, std::size_t 
   return {};
 }
 
+// The format as GS1 writes it: "N6 [N6]", "N1 N13 [X..16]".
+std::string format_of(const AiEntry& e) {
+  std::string f;
+  for (std::size_t i = 0; i < e.count; ++i) {
+    const Component& c = e.components[i];
+    if (!f.empty()) f += ' ';
+    if (c.optional) f += '[';
+    f += "NXYZ"[static_cast<int>(c.cset)];
+    f += c.min == c.max ? std::to_string(c.max) : ".." + std::to_string(c.max);
+    if (c.optional) f += ']';
+  }
+  return f;
+}
+
 // The whole data of one element against its AI's components, in order: each consumes its length from the front;
 // optional components may be missing at the end; nothing may be left over.
 std::string validate(const AiEntry& e, std::string_view v) {
@@ -222,8 +236,10 @@ std::string validate(const AiEntry& e, std::string_view v) {
     const Component& c = e.components[i];
     if (at == v.size() && c.optional) break;
     const std::size_t len = c.min == c.max ? c.max : std::min<std::size_t>(c.max, v.size() - at);
-    if (at + len > v.size() || len < c.min)
-      return name + ": " + std::to_string(v.size()) + " characters, needs " + std::to_string(min_length(e));
+    if (at + len > v.size() || len < c.min) {
+      if (!c.optional) return name + ": " + std::to_string(v.size()) + " characters, needs " + std::to_string(min_length(e));
+      return name + ": " + std::to_string(v.size()) + " characters do not fit its format " + format_of(e);
+    }
     if (std::string why = check_component(c, v.substr(at, len), at); !why.empty()) return name + ": " + why;
     at += len;
   }

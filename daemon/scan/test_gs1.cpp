@@ -229,6 +229,7 @@ TEST_CASE("AIs the hand-written table did not know: 235, 242, 7007, 8007, 8200")
   CHECK_FALSE(elements("^2421234567").valid);                                // (242) too long
   CHECK(elements("^7007211225211231").valid);                                // (7007) N6 [N6], both dates
   CHECK(elements("^7007211225").valid);                                      // the optional part left out
+  CHECK(elements("^70072112252").reason == "(7007): 7 characters do not fit its format N6 [N6]");
   for (const char* bad : {"^70072112252", "^700721122521", "^7007211225211", "^70072112252112",
                           "^700721122521123", "^70072112252212311"})
     CHECK_FALSE(elements(bad).valid);                                        // (7007) of no valid length
