@@ -1,8 +1,7 @@
 // [[scan_rules]]: pattern, action, fields (shared/PRODUCT.md). Every problem is reported with its position, all at
-// once. The pattern is checked before it is ever matched: syntax, at most 1,024 characters, groups nested at most 8
-// deep (std::regex matches by recursion), and at least as many capture groups as `fields` names.
-#include <regex>
-
+// once. The pattern is checked before it is ever matched: RE2 syntax (scan::pattern_problem: RE2's own message,
+// with a hint where ECMAScript habits such as backreferences or lookaround do not carry over), at most 1,024
+// characters, groups nested at most 8 deep, and at least as many capture groups as `fields` names.
 #include "config/config.hpp"
 #include "production/production.hpp"
 #include "api/table_reader.hpp"
@@ -30,7 +29,7 @@ std::vector<scan::ScanRule> read_scan_rules(const toml::table& root, Diagnostics
         k.error("pattern", why);
         ok = false;
       } else {
-        rule.re = std::regex(rule.pattern, std::regex::ECMAScript | std::regex::optimize);
+        rule.re = scan::compile_pattern(rule.pattern);
       }
     } else {
       ok = false;
@@ -58,9 +57,9 @@ std::vector<scan::ScanRule> read_scan_rules(const toml::table& root, Diagnostics
           rule.fields.push_back(*item.value<std::string>());
         }
       }
-      if (ok && rule.re.mark_count() < rule.fields.size())
+      if (ok && scan::capture_groups(rule.re) < rule.fields.size())
         k.error("fields", "names " + std::to_string(rule.fields.size()) + " fields but the pattern has only " +
-                              std::to_string(rule.re.mark_count()) + " capture groups"),
+                              std::to_string(scan::capture_groups(rule.re)) + " capture groups"),
             ok = false;
     }
     k.finish();

@@ -1,6 +1,8 @@
 // [[scan_rules]] and the scanner devices' keys as `tallyd --check-config` reports them.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
 #include "config/config.hpp"
 #include "config/config_problems.hpp"
 
@@ -72,4 +74,27 @@ TEST_CASE("a rule naming more fields than its pattern captures is refused") {
   const auto p = problems(head + "[[scan_rules]]\npattern = '^(a)$'\naction = \"unit.add\"\nfields = [\"serial\", \"x\"]\n");
   REQUIRE(p.size() == 1);
   CHECK(p[0] == "t.toml:12:10: scan_rules[1] fields: names 2 fields but the pattern has only 1 capture groups");
+}
+
+TEST_CASE("scan-rule patterns are RE2: backreferences and lookaround are errors with a position and the reason") {
+  const auto p = problems(head + "[[scan_rules]]\npattern = '^(A+)-\\1$'\naction = \"unit.add\"\n\n"
+                                 "[[scan_rules]]\npattern = '^SN(?=[0-9])'\naction = \"unit.add\"\n");
+  INFO(Catch::Detail::stringify(p));
+  REQUIRE(p.size() == 2);
+  CHECK(p[0] == "t.toml:10:11: scan_rules[1] pattern: invalid regular expression: invalid escape sequence: \\1 "
+                "(backreferences are not supported: patterns are RE2 syntax, which matches in linear time)");
+  CHECK(p[1] == "t.toml:14:11: scan_rules[2] pattern: invalid regular expression: invalid perl operator: (?= "
+                "(lookahead is not supported: patterns are RE2 syntax)");
+}
+
+TEST_CASE("a pattern that backtracks exponentially in std::regex is accepted, and its rule matches at once") {
+  const Config c = parse_config(head + "[[scan_rules]]\npattern = '^([A-Z0-9]+-?)+$'\naction = \"operator.set\"\n"
+                                       "fields = [\"operator\"]\n",
+                                "t.toml");
+  REQUIRE(c.scan_rules.size() == 1);
+  const auto start = std::chrono::steady_clock::now();
+  const auto d = scan::interpret(Scan{std::string(30, 'A') + "!", "", {}}, c.scan_rules,
+                                 scan::ScanSituation{Mode::process, false, false});
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(100));
+  CHECK(d.cmd.empty());
 }

@@ -1,8 +1,8 @@
 #pragma once
 // What a scanned code says, before any rule looks at it: a GS1 element string split into its Application
-// Identifiers and checked (GS1 General Specifications section 3 (the AIs), 7.8 (check digits), 7.12 (dates), 5.4.7
-// (the AIs of predefined length that need no separator)), or a plain EAN/UPC with its check digit verified, or a
-// plain code nobody can check. Pure: strings in, a verdict out.
+// Identifiers and checked against every AI of GS1's Barcode Syntax Dictionary (the generated gs1_ai_table.inc:
+// format, lengths, check digits, dates, the AIs of predefined length that need no separator), or a plain EAN/UPC
+// with its check digit verified, or a plain code nobody can check. Pure: strings in, a verdict out.
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +34,7 @@ struct Parsed {
 };
 
 // Parses `code` (AIM identifier already split off into `symbology`, which may be empty):
+//  - an empty code: invalid, "no data after the symbology identifier ]C1" (or "empty code" without one).
 //  - `]C1`, `]e0`, `]d2`, `]Q3`, `]J1`: a GS1 element string (FNC1 in first position is implied; a leading GS is
 //    tolerated).
 //  - no symbology and a code containing GS, or in the bracketed form "(01)...(10)...": a GS1 element string too.

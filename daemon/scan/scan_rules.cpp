@@ -1,5 +1,7 @@
 #include "scan/scan_rules.hpp"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 
 #include "scan/gs1.hpp"
@@ -10,6 +12,32 @@ namespace {
 
 bool whole_number(const std::string& s) {
   return !s.empty() && s.size() <= 15 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+RE2::Options pattern_options() {
+  RE2::Options o;
+  o.set_log_errors(false);  // a bad pattern is a config error with a position, not a line on stderr
+  return o;
+}
+
+// What a person who wrote an ECMAScript (or PCRE) pattern needs to hear when RE2 refuses it.
+std::string hint(const RE2& re) {
+  const std::string& arg = re.error_arg();
+  switch (re.error_code()) {
+    case RE2::ErrorBadEscape:
+      if (arg.size() == 2 && arg[1] >= '1' && arg[1] <= '9')
+        return " (backreferences are not supported: patterns are RE2 syntax, which matches in linear time)";
+      if (arg == "\\u") return " (write a code point as \\x{41}, not \\u0041)";
+      if (arg == "\\c") return " (write a control character as \\x1d, not \\cX)";
+      return {};
+    case RE2::ErrorBadPerlOp:
+      if (arg == "(?=" || arg == "(?!") return " (lookahead is not supported: patterns are RE2 syntax)";
+      if (arg == "(?<")
+        return " (lookbehind is not supported: patterns are RE2 syntax; a named group is written (?P<name>...))";
+      return {};
+    default:
+      return {};
+  }
 }
 
 }  // namespace
@@ -37,12 +65,16 @@ ScanDecision interpret(const Scan& s, const std::vector<ScanRule>& rules, const 
 
   for (std::size_t i = 0; i < rules.size(); ++i) {
     const ScanRule& rule = rules[i];
-    std::smatch m;
-    if (!std::regex_search(s.code, m, rule.re)) continue;
+    if (!rule.re) continue;
+    // Group 0 is the whole match; a group that took no part in the match has a null data() (RE2's convention),
+    // while a group that matched the empty string has a non-null one.
+    const std::size_t groups = 1 + std::min(rule.fields.size(), capture_groups(rule.re));
+    std::vector<re2::StringPiece> m(groups);
+    if (!rule.re->Match(s.code, 0, s.code.size(), RE2::UNANCHORED, m.data(), static_cast<int>(groups))) continue;
     d.cmd = rule.action;
-    for (std::size_t f = 0; f < rule.fields.size() && f + 1 < m.size(); ++f) {
-      if (!m[f + 1].matched) continue;
-      const std::string text = m[f + 1].str();
+    for (std::size_t f = 0; f + 1 < groups; ++f) {
+      if (m[f + 1].data() == nullptr) continue;
+      const std::string text(m[f + 1].data(), m[f + 1].size());
       if (numeric_field(rule.fields[f]) && whole_number(text))
         d.args[rule.fields[f]] = std::stoll(text);
       else
@@ -73,7 +105,8 @@ std::string pattern_problem(const std::string& pattern, std::size_t& column) {
   if (pattern.empty()) return "must not be empty";
   if (pattern.size() > kMaxPattern)
     return "is " + std::to_string(pattern.size()) + " characters long, at most " + std::to_string(kMaxPattern);
-  // Nesting: std::regex matches by recursion, so deeply nested groups cost stack on every scan.
+  // Nesting: the limit dates from std::regex (which matched by recursion) and is kept, so that a configuration
+  // accepted or refused before RE2 still is; no scanned code's structure needs deeper groups.
   int depth = 0;
   bool in_class = false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
@@ -93,12 +126,19 @@ std::string pattern_problem(const std::string& pattern, std::size_t& column) {
     }
     if (c == ')') --depth;
   }
-  try {
-    std::regex compiled(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return std::string("invalid regular expression: ") + e.what();
-  }
+  const RE2 compiled(pattern, pattern_options());
+  if (!compiled.ok()) return "invalid regular expression: " + compiled.error() + hint(compiled);
   return {};
+}
+
+Pattern compile_pattern(const std::string& pattern) {
+  auto re = std::make_shared<const RE2>(pattern, pattern_options());
+  if (!re->ok()) return nullptr;
+  return re;
+}
+
+std::size_t capture_groups(const Pattern& re) {
+  return re ? static_cast<std::size_t>(std::max(0, re->NumberOfCapturingGroups())) : 0;
 }
 
 }  // namespace tally::scan

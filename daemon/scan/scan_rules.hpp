@@ -4,7 +4,7 @@
 // Pure: the station applies the decision (station_input.cpp), so every branch is tested here without a daemon.
 #include <nlohmann/json.hpp>
 
-#include <regex>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,13 +12,22 @@
 #include "api/input.hpp"
 #include "outputs/outputs.hpp"
 
+namespace re2 {
+class RE2;
+}
+
 namespace tally::scan {
 
 using json = nlohmann::json;
 
+// A compiled scan-rule pattern. RE2, not std::regex: RE2 matches in time linear in the code whatever the pattern,
+// where std::regex backtracks (`^([A-Z0-9]+-?)+$` against 30 characters and a `!` stalled the event loop 15 s).
+// Shared because a compiled RE2 is immutable and safe to match from any thread; a Config is copied on reload.
+using Pattern = std::shared_ptr<const re2::RE2>;
+
 struct ScanRule {
-  std::string pattern;               // ECMAScript, searched in the code (GS as ASCII 29); anchor it with ^...$
-  std::regex re;
+  std::string pattern;               // RE2 syntax, searched in the code (GS as ASCII 29); anchor it with ^...$
+  Pattern re;                        // compile_pattern(pattern)
   std::string action;                // a production command: batch.start, work_order.start, operator.set, ...
   std::vector<std::string> fields;   // capture group i+1 fills the command's field fields[i]
 };
@@ -50,10 +59,16 @@ bool numeric_field(const std::string& field);
 ScanDecision interpret(const Scan& s, const std::vector<ScanRule>& rules, const ScanSituation& situation);
 
 // Why `pattern` is not acceptable as a scan-rule pattern (empty when it is): longer than 1,024 characters, groups
-// nested deeper than kMaxNesting, or not a valid ECMAScript regular expression. `column` is set to the 1-based
-// position in the pattern where the problem is, when there is one.
+// nested deeper than kMaxNesting, or not valid RE2 syntax (RE2's own message, with a hint for what ECMAScript has
+// and RE2 has not: backreferences, lookahead and lookbehind). `column` is set to the 1-based position in the
+// pattern where the problem is, when there is one.
 inline constexpr int kMaxNesting = 8;
 inline constexpr std::size_t kMaxPattern = 1024;
 std::string pattern_problem(const std::string& pattern, std::size_t& column);
+
+// The compiled pattern; nullptr when pattern_problem() would say why not.
+Pattern compile_pattern(const std::string& pattern);
+// The number of capture groups of a compiled pattern (0 for nullptr).
+std::size_t capture_groups(const Pattern& re);
 
 }  // namespace tally::scan

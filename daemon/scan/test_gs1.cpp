@@ -1,5 +1,9 @@
 // GS1 element strings and EAN/UPC check digits. Each vector names its source:
-//   [GS1-BE] gs1/gs1-barcode-engine (GS1 AISBL), commit 0b1916bf, src/c-lib/ai.c and scandata.c unit tests
+//   [GS1-SE] gs1/gs1-syntax-engine (GS1 AISBL), commit 50657dbd04ce78d8734e8793e054bf70dcba294b, src/c-lib/ai.c:
+//            the unit tests test_ai_processAIdata, test_ai_parseAIdata and test_ai_linters (named at each vector)
+//   [GS1-SD] gs1/gs1-syntax-dictionary, release 2026-01-27 (commit 8ad003f8), src/lint_*.c unit tests (file named)
+//   [GS1-BE] gs1/gs1-barcode-engine (GS1 AISBL; the syntax engine's earlier name), commit 0b1916bf, src/c-lib/ai.c
+//            and scandata.c unit tests
 //   [DEV]    shared/reference/devices.md ("GS1 element strings")
 //   [GS1-GS] GS1 General Specifications: 3.2 AI formats, 7.8.5 predefined-length AIs, 7.9 check digit, 7.12 dates
 //   [calc]   computed here from the GS1 mod-10 rule (the expected digit is worked out in the comment)
@@ -86,7 +90,9 @@ TEST_CASE("GS1 element strings that are valid") {
     CHECK(p.elements[0].measure == Approx(1.25));
     CHECK(elements("3100001250").elements[0].measure == Approx(1250));
     CHECK(elements("3105001250").elements[0].measure == Approx(0.0125));
-    CHECK(elements("3922001250").valid == false);  // 392n is not a measure AI (price) and not in the table
+    // 392n is a price (N..15), not a measure: known to the dictionary, valid, without a measure
+    CHECK(elements("3922001250").valid);
+    CHECK_FALSE(elements("3922001250").elements[0].measure);
     CHECK(elements("3202000250").elements[0].measure == Approx(2.5));  // 320n net weight in lb
   }
   SECTION("[GS1-BE] feature file vectors (gs1-barcode-parser): (3103)(01)^(10) and (01)(10)^(17)") {
@@ -168,7 +174,7 @@ TEST_CASE("GS1 element strings that are invalid, with the reason") {
   CHECK_FALSE(elements("15260001").valid);  // month 00
   // unknown AI, bad characters, empty values
   CHECK_FALSE(elements("2312345").valid);
-  CHECK(elements("2312345").reason.find("no known AI") != std::string::npos);
+  CHECK(elements("2312345").reason == "unknown AI at character 1 (\"2312\")");
   CHECK_FALSE(elements("10AB C").valid);   // space is not in character set 82
   CHECK_FALSE(elements("10^21X").valid);   // empty (10)
   CHECK_FALSE(elements("").valid);
@@ -198,4 +204,157 @@ TEST_CASE("EAN-13, EAN-8 and UPC-A check digits") {
   CHECK(parse_code("123456789", "").kind == CodeKind::plain);  // 9 digits is no EAN length
   // With an AIM identifier that says "not EAN", digits are not checked: a Code 128 serial of 13 digits
   CHECK(parse_code("1234567890127", "]C0").valid);
+}
+
+// Every AI of the GS1 Barcode Syntax Dictionary is known: these were refused as "unknown AI" by the hand-written
+// table that came before the generated one.
+TEST_CASE("AIs the hand-written table did not know: 235, 242, 7007, 8007, 8200") {
+  SECTION("[DEV] (01) then (235) without GS (01 is of predefined length), GS, then (10)") {
+    const auto p = parse_code(gs("0112312312312333235XYZ^10ABC"), "]C1");
+    REQUIRE(p.valid);
+    REQUIRE(p.elements.size() == 3);
+    CHECK(p.find("01")->value == "12312312312333");
+    CHECK(p.find("235")->value == "XYZ");
+    CHECK(p.find("10")->value == "ABC");
+  }
+  // [GS1-SE] test_ai_processAIdata
+  CHECK(elements("^235ABC").valid);
+  CHECK(elements("^235ABCDEFGHIJKLMNOPQRSTUVWXYZ12").valid);                 // X..28 at max
+  CHECK_FALSE(elements("^235ABCDEFGHIJKLMNOPQRSTUVWXYZ123").valid);          // over max
+  CHECK(elements("^0112345678901231235XYZ").valid);                          // (01) needs no GS before (235)
+  CHECK(elements("^0112345678901231235XYZ^10BATCH").valid);                  // (235) needs one before (10)
+  for (const char* ok : {"^2421", "^24212", "^242123", "^2421234", "^24212345", "^242123456",
+                         "^242123456^10ABC123", "^242123456^"})
+    CHECK(elements(ok).valid);                                               // (242) N..6
+  CHECK_FALSE(elements("^2421234567").valid);                                // (242) too long
+  CHECK(elements("^7007211225211231").valid);                                // (7007) N6 [N6], both dates
+  CHECK(elements("^7007211225").valid);                                      // the optional part left out
+  CHECK(elements("^70072112252").reason == "(7007): 7 characters do not fit its format N6 [N6]");
+  for (const char* bad : {"^70072112252", "^700721122521", "^7007211225211", "^70072112252112",
+                          "^700721122521123", "^70072112252212311"})
+    CHECK_FALSE(elements(bad).valid);                                        // (7007) of no valid length
+  // [GS1-SD] src/lint_iban.c: valid IBANs; [GS1-SE] test_ai_linters: invalid ones
+  CHECK(elements("8007FR7630006000011234567890189").valid);
+  CHECK(elements("8007DE91100000000123456789").valid);
+  CHECK(elements("8007MU43BOMM0101123456789101000MUR").valid);
+  CHECK(elements("8007FR12345678901234").reason == "(8007): not a valid IBAN (country, length or check digits)");
+  CHECK_FALSE(elements("8007FR1234").valid);             // too short
+  CHECK_FALSE(elements("8007FR12_45678901234").valid);   // '_' is in set 82, not in an IBAN
+  CHECK_FALSE(elements("8007AB12345678901234").valid);   // [GS1-SE] bad country; refused here by its check digits
+  // [GS1-SE] src/c-lib/dl.c test_testGenerateDLuri: (8200) a product URL, in an element string
+  const auto url = parse_code("(01)12312312312326(99)000001(8200)http://example.com(95)INT", "");
+  REQUIRE(url.valid);
+  CHECK(url.find("8200")->value == "http://example.com");
+  CHECK(url.find("95")->value == "INT");
+}
+
+TEST_CASE("[GS1-SE] test_ai_processAIdata: element strings as the GS1 Syntax Engine accepts and refuses them") {
+  // "^" is FNC1 in first position (a leading GS here). Left out: "" and "991234", refused there for lacking FNC1
+  // in first position, which a scanner's AIM identifier stands for here; and the 64-AI limit, which Tally has not.
+  CHECK_FALSE(elements("^").valid);                               // no AIs
+  CHECK_FALSE(elements("^891234").valid);                         // no such AI
+  CHECK(elements("^891234").reason == "unknown AI at character 2 (\"8912\")");
+  CHECK(elements("^991234").valid);
+  CHECK_FALSE(elements("^99~ABC").valid);                         // '~' is not in character set 82
+  CHECK_FALSE(elements("^99ABC~").valid);
+  CHECK(elements("^99ABC~").reason == "(99): character 4 is not allowed here");
+  CHECK(elements("^0112345678901231").valid);
+  CHECK_FALSE(elements("^01A2345678901231").valid);
+  CHECK_FALSE(elements("^011234567890123A").valid);
+  CHECK(elements("^0112345678901234").reason == "(01): check digit is 4, expected 1");
+  CHECK_FALSE(elements("^011234567890123").valid);                // too short
+  CHECK_FALSE(elements("^01123456789012312").valid);              // no AI "2" after a complete (01)
+  CHECK(elements("^0112345678901231^").valid);                    // superfluous FNC1 tolerated
+  CHECK_FALSE(elements("^011234567890123^").valid);
+  CHECK_FALSE(elements("^01123456789012345^").valid);
+  CHECK_FALSE(elements("^01123456789012345^991234").valid);
+  CHECK(elements("^0112345678901231991234").valid);
+  CHECK(elements("^0112345678901231^991234").valid);
+  CHECK(elements("^81111234").valid);                             // (8111) N4, GS required after it
+  CHECK_FALSE(elements("^8111123").valid);
+  CHECK_FALSE(elements("^811112345").valid);
+  CHECK(elements("^811112345").reason == "(8111): missing GS separator after it");
+  CHECK(elements("^81111234^10ABC123").valid);
+  CHECK(elements("^800112341234512398").valid);                   // (8001) N4 N5 N3 N1 N1
+  CHECK_FALSE(elements("^80011234123451239").valid);
+  CHECK_FALSE(elements("^8001123412345123981").valid);
+  CHECK(elements("^800112341234512398^0112345678901231").valid);
+  CHECK_FALSE(elements("^80011234123451239^0112345678901231").valid);
+  CHECK_FALSE(elements("^8001123412345123981^01123456789012312").valid);
+  CHECK(elements("^800302112345678900ABC").valid);                // (8003) N1 N13,csum [X..16]
+  CHECK_FALSE(elements("^800302112345678901ABC").valid);
+  CHECK(elements("^800302112345678900").valid);
+  CHECK(elements("^800302112345678900^10ABC123").valid);
+  CHECK(elements("^800302112345678900ABCDEFGHIJKLMNOP").valid);
+  CHECK_FALSE(elements("^800302112345678900ABCDEFGHIJKLMNOPQ").valid);
+  CHECK(elements("^7230121234567890123456789012345678").valid);   // (7230) X2 X..28
+  CHECK_FALSE(elements("^72301212345678901234567890123456789").valid);
+  CHECK(elements("^7230123").valid);
+  CHECK_FALSE(elements("^723012").valid);
+  // (423) N3 [N3] [N3] [N3] [N3]: one to five whole country codes
+  for (const char* ok : {"^423528", "^423528528", "^423528528528", "^423528528528528", "^423528528528528528"})
+    CHECK(elements(ok).valid);
+  for (const char* bad : {"^423", "^4235", "^42352", "^4235285", "^42352852", "^4235285285", "^42352852852",
+                          "^4235285285285", "^42352852852852", "^4235285285285285", "^42352852852852852",
+                          "^4235285285285285285"})
+    CHECK_FALSE(elements(bad).valid);
+  // (99) X..90: the longest value of any AI
+  CHECK(elements("^99" + std::string(90, 'A')).valid);
+  CHECK_FALSE(elements("^99" + std::string(91, 'A')).valid);
+}
+
+TEST_CASE("[GS1-SE] test_ai_parseAIdata: the bracketed form") {
+  CHECK(parse_code("(01)12345678901231", "").valid);
+  CHECK(parse_code("(10)12345", "").valid);
+  CHECK(parse_code("(01)12345678901231(10)12345", "").valid);
+  CHECK(parse_code("(3100)123456(10)12345", "").valid);
+  CHECK(parse_code("(10)12345(11)991225", "").valid);
+  CHECK(parse_code("(3900)12345(11)991225", "").valid);
+  CHECK(parse_code("(235)ABC", "").valid);
+  CHECK(parse_code("(01)12345678901231(235)XYZ(10)BATCH", "").valid);
+  CHECK_FALSE(parse_code("(235)ABCDEFGHIJKLMNOPQRSTUVWXYZ123", "").valid);
+  CHECK_FALSE(parse_code("(10)12345(11)", "").valid);                      // empty value
+  CHECK_FALSE(parse_code("(01)123456789012312(10)12345", "").valid);       // fixed-length AI too long
+  CHECK_FALSE(parse_code("(10)12345^", "").valid);                         // '^' is not in set 82
+  CHECK_FALSE(parse_code("(17)9(90)217", "").valid);                       // (17) too short, not ^1790217
+  CHECK(parse_code("(99)" + std::string(90, 'A'), "").valid);
+  CHECK_FALSE(parse_code("(99)" + std::string(91, 'A'), "").valid);
+}
+
+TEST_CASE("[GS1-SE] test_ai_linters: each content check, on a real AI") {
+  const auto reason = [](const std::string& bracketed) { return parse_code(bracketed, "").reason; };
+  CHECK(parse_code("(00)123456789012345675", "").valid);
+  CHECK(reason("(00)A23456789012345675") == "(00): character 1 is not allowed here");
+  CHECK(reason("(10) ") == "(10): character 1 is not allowed here");
+  CHECK(reason("(8010)123456_") == "(8010): character 7 is not allowed here");       // set 39
+  CHECK(reason("(8030)ABC:123") == "(8030): character 4 is not allowed here");       // set 64
+  CHECK(reason("(8030)123=") == "(8030): character 4 is not allowed here");          // padding, length not 3n
+  CHECK(reason("(00)123456789012345670") == "(00): check digit is 0, expected 5");
+  CHECK(reason("(8013)123456ABXX") == "(8013): check character pair XX is wrong");
+  CHECK_FALSE(parse_code("(8013)A", "").valid);
+  CHECK(reason("(8001)12340000012311") == "(8001): must not be zero");
+  CHECK(reason("(8003)112345678901281234567890123456") == "(8003): must be 0");
+  CHECK(reason("(8011)023456789012") == "(8011): must not start with 0");
+  CHECK(reason("(4321)2") == "(4321): must be 0 (no) or 1 (yes)");
+  CHECK(reason("(8001)12341234512321") == "(8001): winding direction must be 0, 1 or 9");
+  CHECK(reason("(4326)201300") == "(4326): invalid date 201300: month 13 does not exist");
+  CHECK(reason("(4326)201200") == "(4326): invalid date 201200: day 00 is not allowed here");  // yymmdd, not yymmd0
+  CHECK(reason("(4324)2012252400") == "(4324): time 2400 does not exist");
+  CHECK(reason("(4324)2012252360") == "(4324): time 2360 does not exist");
+  CHECK(reason("(8008)201225230060") == "(8008): second 60 does not exist");
+  CHECK_FALSE(parse_code("(8026)123456789012310099", "").valid);  // piece 00
+  CHECK_FALSE(parse_code("(8026)123456789012310100", "").valid);  // of 00
+  CHECK(reason("(8026)123456789012310302") == "(8026): piece 03 of 02 is not a piece of the total");
+  CHECK(reason("(4300)ABC%0g") == "(4300): character 4: '%' must start a %XX hex sequence");
+  CHECK(reason("(4330)000000X") == "(4330): must be '-'");
+  CHECK(parse_code("(4330)000000-", "").valid);
+  CHECK(parse_code("(01)95012345678903(3103)000123", "").valid);
+  CHECK(reason("(01)95012345678902(3103)000123") == "(01): check digit is 2, expected 3");
+  CHECK(reason("(01)95012345678903(11)131313") == "(11): invalid date 131313: month 13 does not exist");
+  // [GS1-SD] src/lint_csumalpha.c: check character pairs that are right
+  CHECK(parse_code("(8013)1987654Ad4X4bL5ttr2310c2K", "").valid);
+  CHECK(parse_code("(8013)12345678901234567890123NT", "").valid);
+  // Not enforced (the element's format still is): company-prefix positions (gcppos1/2), ISO 3166 and 4217 code
+  // lists, latitude/longitude, importer index, package and media types, ISO 5218, position in sequence, coupons.
+  CHECK(parse_code("(426)987", "").valid);  // [GS1-SE] NOT_ISO3166 there
 }

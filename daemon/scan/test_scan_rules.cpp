@@ -2,6 +2,9 @@
 // nothing. The station applies these decisions as they are (station_input.cpp).
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <stdexcept>
+
 #include "scan/gs1.hpp"
 #include "scan/scan_rules.hpp"
 
@@ -10,7 +13,9 @@ using namespace tally::scan;
 
 namespace {
 ScanRule rule(std::string pattern, std::string action, std::vector<std::string> fields) {
-  return ScanRule{pattern, std::regex(pattern, std::regex::ECMAScript), std::move(action), std::move(fields)};
+  Pattern re = compile_pattern(pattern);
+  if (!re) throw std::invalid_argument("test pattern does not compile: " + pattern);  // also at namespace scope
+  return ScanRule{pattern, std::move(re), std::move(action), std::move(fields)};
 }
 Scan a_scan(std::string code, std::string symbology = "") { return Scan{std::move(code), std::move(symbology), {}}; }
 
@@ -104,8 +109,47 @@ TEST_CASE("scan-rule patterns: length, nesting and syntax are checked with a pos
   CHECK(pattern_problem("(((((((((a)))))))))", column).find("nested deeper than 8 at character 9") != std::string::npos);
   CHECK(column == 9);
   CHECK(pattern_problem("[(((((((((]", column).empty());  // brackets inside a class are not groups
-  CHECK(pattern_problem("^BATCH:(", column).find("invalid regular expression") != std::string::npos);
+  CHECK(pattern_problem("^BATCH:(", column) == "invalid regular expression: missing ): ^BATCH:(");
   CHECK(pattern_problem("", column) == "must not be empty");
+  CHECK(compile_pattern("^BATCH:(") == nullptr);
+}
+
+TEST_CASE("scan-rule patterns are RE2: what ECMAScript has and RE2 has not is refused with a clear reason") {
+  std::size_t column = 0;
+  CHECK(pattern_problem("^(A+)-\\1$", column) ==
+        "invalid regular expression: invalid escape sequence: \\1 (backreferences are not supported: patterns are "
+        "RE2 syntax, which matches in linear time)");
+  CHECK(pattern_problem("^SN(?=[0-9])", column) ==
+        "invalid regular expression: invalid perl operator: (?= (lookahead is not supported: patterns are RE2 "
+        "syntax)");
+  CHECK(pattern_problem("^SN(?![0-9])", column).find("lookahead is not supported") != std::string::npos);
+  CHECK(pattern_problem("(?<=SN)[0-9]+", column).find("lookbehind is not supported") != std::string::npos);
+  CHECK(pattern_problem("\\u0041", column).find("\\x{41}") != std::string::npos);
+  // What RE2 and ECMAScript share keeps working: classes, \d, non-capturing and named groups, GS as \x1d.
+  CHECK(pattern_problem("^(?:WO|wo):(\\d+)(?P<rest>.*)\\x1d$", column).empty());
+}
+
+TEST_CASE("a pathological pattern matches in linear time: the event loop never stalls on a scan") {
+  // With std::regex this pattern against 30 characters and a '!' backtracked for ~15 s (doubling per character):
+  // a rule any config may hold, and a code any label may carry. The bound is generous; RE2 takes microseconds.
+  const std::vector<ScanRule> nasty = {rule("^([A-Z0-9]+-?)+$", "operator.set", {"operator"})};
+  const std::string code = std::string(30, 'A') + "!";
+  const auto start = std::chrono::steady_clock::now();
+  const auto d = interpret(a_scan(code), nasty, idle_process);
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took < std::chrono::milliseconds(100));
+  CHECK(d.cmd.empty());  // no match: only recorded
+  CHECK(d.valid);
+  // The same rule still does its job on a code it matches; the repeated group captures its last iteration.
+  const auto ok = interpret(a_scan("AB-12-XY"), nasty, idle_process);
+  CHECK(ok.cmd == "operator.set");
+  CHECK(ok.args == json{{"operator", "XY"}});
+}
+
+TEST_CASE("a capture that matched the empty string fills its field; one that took no part leaves it out") {
+  const std::vector<ScanRule> r = {rule("^LOT:([A-Z]*)(?:/([0-9]+))?$", "lot.record", {"lot", "note"})};
+  CHECK(interpret(a_scan("LOT:"), r, idle_process).args == json{{"lot", ""}});
+  CHECK(interpret(a_scan("LOT:AB/7"), r, idle_process).args == json{{"lot", "AB"}, {"note", "7"}});
 }
 
 TEST_CASE("operator feedback: accepted only for a valid code whose command (if any) was taken") {
@@ -116,4 +160,25 @@ TEST_CASE("operator feedback: accepted only for a valid code whose command (if a
   CHECK(feedback_pattern(unit, false) == OutputPattern::refused);  // e.g. a duplicate serial
   const auto bad = interpret(a_scan("02345689"), rules, producing);
   CHECK(feedback_pattern(bad, true) == OutputPattern::refused);
+}
+
+TEST_CASE("a symbology identifier with no data after it is recorded as invalid, and drives nothing") {
+  // The drivers deliver it as Scan{"", "]C1"}; before, "]Q1" and "]C0" alone passed as a valid empty plain code
+  // (an empty serial in discrete mode), "]C1" alone said "empty GS1 element string".
+  const std::vector<ScanRule> catch_all = {rule("^.*$", "operator.set", {"operator"})};
+  for (const char* aim : {"]C1", "]e0", "]Q3", "]d2", "]J1", "]E0", "]E4", "]Q1", "]C0", "]d1"}) {
+    INFO(aim);
+    for (const auto& situation : {producing, weighing, idle_process}) {
+      const auto d = interpret(a_scan("", aim), catch_all, situation);
+      CHECK_FALSE(d.valid);
+      CHECK(d.cmd.empty());
+      CHECK(d.record["valid"] == false);
+      CHECK(d.record["reason"] == std::string("no data after the symbology identifier ") + aim);
+      CHECK(d.record["symbology"] == aim);
+      CHECK(d.record["code"] == "");
+      CHECK_FALSE(d.record.contains("action"));
+      CHECK(feedback_pattern(d, true) == OutputPattern::refused);
+    }
+  }
+  CHECK(interpret(a_scan(""), catch_all, producing).record["reason"] == "empty code");
 }

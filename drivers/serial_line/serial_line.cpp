@@ -1,10 +1,12 @@
 #include "serial_line.hpp"
 
+#include <re2/re2.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 
 #include "device_error.hpp"
 #include "serial/line_splitter.hpp"
@@ -18,7 +20,7 @@ namespace {
 
 struct Settings {
   SerialSettings serial;
-  std::string pattern;
+  std::shared_ptr<const re2::RE2> pattern;  // null: the first number in the line; immutable, shared by copies
   std::string quantity;
   std::string unit;
 };
@@ -36,11 +38,21 @@ std::optional<double> to_number(std::string_view text) {
 
 bool digit(char c) { return c >= '0' && c <= '9'; }
 
+// What someone used to ECMAScript or PCRE needs to hear when RE2 refuses their pattern.
+std::string hint(const re2::RE2& re) {
+  const std::string& arg = re.error_arg();
+  if (re.error_code() == re2::RE2::ErrorBadEscape && arg.size() == 2 && arg[1] >= '1' && arg[1] <= '9')
+    return " (backreferences are not supported: patterns are RE2 syntax, which matches in linear time)";
+  if (re.error_code() == re2::RE2::ErrorBadPerlOp && (arg == "(?=" || arg == "(?!"))
+    return " (lookahead is not supported: patterns are RE2 syntax)";
+  if (re.error_code() == re2::RE2::ErrorBadPerlOp && arg == "(?<")
+    return " (lookbehind is not supported: patterns are RE2 syntax; a named group is written (?P<name>...))";
+  return {};
+}
+
 class SerialLine final : public Driver {
  public:
-  explicit SerialLine(Settings s) : s_(std::move(s)) {
-    if (!s_.pattern.empty()) pattern_.emplace(s_.pattern, std::regex::ECMAScript | std::regex::optimize);
-  }
+  explicit SerialLine(Settings s) : s_(std::move(s)) {}
   void open() override {
     port_ = open_serial(s_.serial);
     splitter_.reset();
@@ -53,7 +65,7 @@ class SerialLine final : public Driver {
         port_.get(), s_.serial.port, splitter_,
         [&](std::string_view line, wall_time ts) {
           if (!printable_line(line)) return sink.dropped("noise");
-          const auto value = parse_value(line, pattern_ ? &*pattern_ : nullptr);
+          const auto value = parse_value(line, s_.pattern.get());
           if (!value) return sink.dropped("no value in line");
           sink.reading(Reading::measured(s_.quantity, *value, s_.unit, ts));
         },
@@ -63,7 +75,6 @@ class SerialLine final : public Driver {
 
  private:
   Settings s_;
-  std::optional<std::regex> pattern_;
   unique_fd port_;
   LineSplitter splitter_;
 };
@@ -71,11 +82,20 @@ class SerialLine final : public Driver {
 }  // namespace
 
 std::optional<double> parse_value(std::string_view line, const std::regex* pattern) {
+  if (!pattern) return parse_value(line, static_cast<const re2::RE2*>(nullptr));
+  std::match_results<std::string_view::const_iterator> m;
+  if (!std::regex_search(line.begin(), line.end(), m, *pattern) || m.size() < 2 || !m[1].matched)
+    return std::nullopt;
+  return to_number(std::string_view(&*m[1].first, static_cast<std::size_t>(m[1].length())));
+}
+
+std::optional<double> parse_value(std::string_view line, const re2::RE2* pattern) {
   if (pattern) {
-    std::match_results<std::string_view::const_iterator> m;
-    if (!std::regex_search(line.begin(), line.end(), m, *pattern) || m.size() < 2 || !m[1].matched)
+    re2::StringPiece m[2];
+    if (!pattern->Match(re2::StringPiece(line.data(), line.size()), 0, line.size(), re2::RE2::UNANCHORED, m, 2) ||
+        m[1].data() == nullptr)  // group 1 took no part in the match
       return std::nullopt;
-    return to_number(std::string_view(&*m[1].first, static_cast<std::size_t>(m[1].length())));
+    return to_number(std::string_view(m[1].data(), m[1].size()));
   }
   // The first number: optional sign, digits, optional fraction, optional exponent.
   for (std::size_t i = 0; i < line.size(); ++i) {
@@ -106,9 +126,23 @@ std::optional<double> parse_value(std::string_view line, const std::regex* patte
 DriverFactory configure(TableReader& keys) {
   Settings s;
   s.serial = read_serial_settings(keys);
-  s.pattern = keys.regex("pattern", "");
-  if (!s.pattern.empty()) {
-    if (std::regex(s.pattern).mark_count() < 1) keys.error("pattern", "needs a capture group: group 1 is the number");
+  // Not keys.regex(): that one checks ECMAScript syntax with std::regex, and the pattern is RE2's. The length and
+  // complexity limits are the same for every pattern (limits::pattern_problem).
+  const std::string pattern = keys.string("pattern", "", limits::pattern);
+  if (!pattern.empty()) {
+    if (const std::string problem = limits::pattern_problem(pattern); !problem.empty()) {
+      keys.error("pattern", problem);
+    } else {
+      re2::RE2::Options options;
+      options.set_log_errors(false);  // reported below, with the position of the key
+      auto re = std::make_shared<const re2::RE2>(pattern, options);
+      if (!re->ok())
+        keys.error("pattern", "invalid regular expression: " + re->error() + hint(*re));
+      else if (re->NumberOfCapturingGroups() < 1)
+        keys.error("pattern", "needs a capture group: group 1 is the number");
+      else
+        s.pattern = std::move(re);
+    }
   }
   s.quantity = keys.string("quantity", "value");
   s.unit = keys.string("unit", "");

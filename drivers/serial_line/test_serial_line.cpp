@@ -5,6 +5,9 @@
 #include <termios.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <re2/re2.h>
+
+#include <chrono>
 
 #include "device_error.hpp"
 #include "driver_testing.hpp"
@@ -119,4 +122,57 @@ TEST_CASE("serial-line reports an unplugged port as a device error, and a missin
   collect_until(*driver, got, 1);
   REQUIRE(got.readings.size() == 1);
   CHECK(got.readings[0].value == 7.0);
+}
+
+namespace {
+std::vector<std::string> pattern_problems(const std::string& pattern) {
+  return test::configure_driver(&serial_line::configure,
+                                "[station]\nid = \"s\"\n[[devices]]\nname = \"t\"\ndriver = \"serial-line\"\n"
+                                "port = \"/dev/x\"\npattern = '" + pattern + "'\n")
+      .problems;
+}
+}  // namespace
+
+TEST_CASE("serial-line patterns are RE2: group 1 is the value, as before") {
+  using serial_line::parse_value;
+  const re2::RE2 humidity("H=([0-9.]+)");
+  CHECK(parse_value("T=21.5 H=40.2", &humidity) == 40.2);
+  CHECK(parse_value("T=21.5", &humidity) == std::nullopt);
+  const re2::RE2 bad_number("T=([0-9.]+)");
+  CHECK(parse_value("T=1.2.3", &bad_number) == std::nullopt);  // group 1 must be a number, all of it
+  const re2::RE2 optional_group("T=(?:([-0-9.]+)|--)");
+  CHECK(parse_value("T=--", &optional_group) == std::nullopt);  // group 1 took no part: no value
+  CHECK(parse_value("T=-3", &optional_group) == -3.0);
+  CHECK(pattern_problems("T=([-0-9.]+)").empty());
+  CHECK(pattern_problems("T=(?P<value>[-0-9.]+)").empty());
+}
+
+TEST_CASE("serial-line: a pattern that backtracks exponentially in std::regex matches a noisy line at once") {
+  // std::regex needs ~2^n steps for this pattern on a line of n digit groups that fails at its end; a serial device
+  // printing garbage would hold the event loop. RE2 is linear in the line.
+  const re2::RE2 nasty("^(([0-9]+\\.?)+)$");
+  REQUIRE(nasty.ok());
+  const std::string line = std::string(30, '1') + "!";
+  const auto start = std::chrono::steady_clock::now();
+  const auto value = serial_line::parse_value(line, &nasty);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(100));
+  CHECK(value == std::nullopt);
+  CHECK(serial_line::parse_value("12.5", &nasty) == 12.5);
+  CHECK(pattern_problems("^(([0-9]+\\.?)+)$").empty());
+}
+
+TEST_CASE("serial-line: what RE2 does not support is a config error with a position and the reason") {
+  auto p = pattern_problems("T=([0-9]+)\\1");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:7:11: devices[0] pattern: invalid regular expression: invalid escape sequence: \\1 "
+                "(backreferences are not supported: patterns are RE2 syntax, which matches in linear time)");
+  p = pattern_problems("(?<=T=)([0-9]+)");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].find("lookbehind is not supported") != std::string::npos);
+  p = pattern_problems("T=([0-9]+");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:7:11: devices[0] pattern: invalid regular expression: missing ): T=([0-9]+");
+  p = pattern_problems("T=[0-9]+");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:7:11: devices[0] pattern: needs a capture group: group 1 is the number");
 }

@@ -24,7 +24,7 @@ using namespace tally;
 std::vector<scan::ScanRule> demo_rules() {
   std::vector<scan::ScanRule> rules;
   auto add = [&](const char* pattern, const char* action, std::vector<std::string> fields) {
-    rules.push_back({pattern, std::regex(pattern, std::regex::ECMAScript), action, std::move(fields)});
+    rules.push_back({pattern, scan::compile_pattern(pattern), action, std::move(fields)});
   };
   add("^BATCH:([^:]+):(.+)$", "batch.start", {"recipe", "batch"});
   add("^OP:(.+)$", "operator.set", {"operator"});
