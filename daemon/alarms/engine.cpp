@@ -72,6 +72,7 @@ void AlarmEngine::clear_alarm(Transitions& out, const std::string& id, const std
   const auto it = alarms_.find(id);
   if (it == alarms_.end()) return;
   out.push_back({AlarmTransition::Kind::cleared, it->second, reason, now.wall});
+  clearing_.erase(id);
   alarms_.erase(it);
 }
 
@@ -135,15 +136,24 @@ Alarm AlarmEngine::range_alarm(const Pending& p) const {
 
 void AlarmEngine::evaluate_rule(Transitions& out, const AlarmRule& rule, std::optional<double> value,
                                 const std::string& unit, Instant now) {
-  if (!value) {  // a fault or no value: the on-delay starts again with the next measurement
+  if (!value) {  // a fault or no value: the on- and off-delays start again with the next measurement
     pending_.erase(rule.id);
+    clearing_.erase(rule.id);
     return;
   }
   const double v = *value;
   if (auto it = alarms_.find(rule.id); it != alarms_.end()) {
     it->second.value = v;  // the latest value, for the retained payload and the cleared record
     const bool back = (!rule.above || v < *rule.above - rule.deadband) && (!rule.below || v > *rule.below + rule.deadband);
-    if (back) clear_alarm(out, rule.id, "back within limits", now);
+    if (!back) {
+      clearing_.erase(rule.id);
+      return;
+    }
+    const mono_time since = clearing_.try_emplace(rule.id, now.mono).first->second;
+    if (now.mono >= after(since, rule.clear_after_s)) {
+      clearing_.erase(rule.id);
+      clear_alarm(out, rule.id, "back within limits", now);
+    }
     return;
   }
   std::optional<double> limit;
@@ -357,6 +367,15 @@ void AlarmEngine::check_pending(Transitions& out, Instant now) {
     if (step_ && id == step_->step.name + ".range" && now.mono >= after(p.since, step_->step.alarm_after_s))
       due.push_back(id);
   }
+  // Off-delays whose time has come while the value stayed back.
+  std::vector<std::string> back;
+  for (const auto& [id, since] : clearing_)
+    for (const auto& rule : rules_)
+      if (rule.id == id && now.mono >= after(since, rule.clear_after_s)) back.push_back(id);
+  for (const auto& id : back) {
+    clearing_.erase(id);
+    clear_alarm(out, id, "back within limits", now);
+  }
   for (const auto& id : due) {
     const Pending p = pending_.at(id);
     pending_.erase(id);
@@ -418,6 +437,9 @@ std::optional<mono_time> AlarmEngine::next_deadline() const {
       if (rule.id == id) consider(after(p.since, rule.for_s));
     if (step_ && id == step_->step.name + ".range") consider(after(p.since, step_->step.alarm_after_s));
   }
+  for (const auto& [id, since] : clearing_)
+    for (const auto& rule : rules_)
+      if (rule.id == id) consider(after(since, rule.clear_after_s));
   for (const auto& d : devices_) {
     if (d.stale_s <= 0 || alarms_.count(d.name + ".stale")) continue;
     const auto it = seen_.find(d.name);

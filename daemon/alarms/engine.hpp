@@ -147,6 +147,7 @@ class AlarmEngine {
   std::vector<WatchedDevice> devices_;
   std::map<std::string, Alarm> alarms_;
   std::map<std::string, Pending> pending_;     // rule id or "<step>.range" -> its on-delay
+  std::map<std::string, mono_time> clearing_;  // active rule id -> since when its value is back (its off-delay)
   std::map<std::string, DeviceSeen> seen_;
   std::optional<StepRules> step_;
   std::string step_key_;                       // kept across restarts: the same step is not "ended" by a restart

@@ -19,6 +19,8 @@ constexpr const char* to_string(Severity s) {
 std::optional<Severity> severity_from(const std::string& name);
 
 // One [[alarms]] table: a limit on one device's readings.
+constexpr double kDefaultClearAfterS = 5;
+
 struct AlarmRule {
   std::string id;                 // the alarm's id: [a-z0-9_.-]{1,64}
   std::string device;
@@ -28,6 +30,10 @@ struct AlarmRule {
   double deadband = 0;            // and it clears only once the value is back beyond the limit by this much
   Severity severity = Severity::warning;
   std::string output;             // optional [[outputs]] name held on while active and unacknowledged
+  // Once raised, it clears only when the value has stayed back beyond the deadband this long (an off-delay): a
+  // value dithering around its limit raises once and stays raised, rather than raising and clearing many times a
+  // second (98 transitions in 10 s were seen with deadband = 0, each pushed).
+  double clear_after_s = kDefaultClearAfterS;
 };
 
 enum class NotifyFormat { webhook, ntfy };

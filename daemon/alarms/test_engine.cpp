@@ -127,9 +127,15 @@ TEST_CASE("a raised rule clears only once back beyond the deadband") {
   r.read(6, 94.5);  // below the limit but within the deadband (95 - 1)
   CHECK(r.seen.size() == 1);
   r.read(7, 93.9);
+  CHECK(r.seen.size() == 1);  // back, and it must stay back clear_after_s (5 s)
+  CHECK(r.engine.next_deadline() == at(12).mono);  // the timer clears it if no reading comes
+  r.read(9, 93.8);
+  r.tick(11.9);
+  CHECK(r.seen.size() == 1);
+  r.tick(12);
   CHECK(r.seen == std::vector<std::string>{"alarm.raised kettle-overheat", "alarm.cleared kettle-overheat"});
   CHECK(r.last[0].reason == "back within limits");
-  CHECK(r.last[0].alarm.value == 93.9);
+  CHECK(r.last[0].alarm.value == 93.8);
 }
 
 TEST_CASE("a value hovering at the limit raises once and clears once") {
@@ -140,14 +146,28 @@ TEST_CASE("a value hovering at the limit raises once and clears once") {
   CHECK(r.seen.empty());
   for (int i = 0; i < 12; ++i, t += 0.5) r.read(t, 95.4);  // 6 s above: raised once
   for (int i = 0; i < 40; ++i, t += 0.5) r.read(t, i % 2 ? 95.2 : 94.6);  // hovering again: stays raised
-  for (int i = 0; i < 4; ++i, t += 0.5) r.read(t, 93.5);  // beyond the deadband
+  for (int i = 0; i < 12; ++i, t += 0.5) r.read(t, 93.5);  // beyond the deadband for 6 s: cleared
   for (int i = 0; i < 40; ++i, t += 0.5) r.read(t, i % 2 ? 95.2 : 94.8);
+  CHECK(r.seen == std::vector<std::string>{"alarm.raised kettle-overheat", "alarm.cleared kettle-overheat"});
+}
+
+// deadband = 0 and for_s = 0 with a value dithering around its limit: 98 transitions in 10 s were seen, each pushed.
+TEST_CASE("a value dithering around its limit with no deadband and no on-delay raises once, and clears once it settles") {
+  Run r;
+  AlarmRule edge = overheat();
+  edge.for_s = 0;
+  edge.deadband = 0;
+  r.engine.configure({edge}, {{"kettle", 0}}, at(0));
+  double t = 0;
+  for (int i = 0; i < 100; ++i, t += 0.1) r.read(t, i % 2 ? 94.9 : 95.1);  // 10 s at 10 Hz across the limit
+  CHECK(r.seen == std::vector<std::string>{"alarm.raised kettle-overheat"});
+  for (int i = 0; i < 60; ++i, t += 0.1) r.read(t, 94.0);  // settled below for 6 s
   CHECK(r.seen == std::vector<std::string>{"alarm.raised kettle-overheat", "alarm.cleared kettle-overheat"});
 }
 
 TEST_CASE("below limits, and both limits on one rule") {
   Run r;
-  AlarmRule cold{"kettle-cold", "kettle", 60.0, 10.0, 0, 2, Severity::info, ""};
+  AlarmRule cold{"kettle-cold", "kettle", 60.0, 10.0, 0, 2, Severity::info, "", 0};  // no off-delay: limits only
   r.engine.configure({cold}, {{"kettle", 0}}, at(0));
   r.read(0, 9);
   REQUIRE(r.seen == std::vector<std::string>{"alarm.raised kettle-cold"});
@@ -176,6 +196,7 @@ TEST_CASE("ack then clear, and clear without ack and an ack names who and cannot
   CHECK(r.engine.acknowledge("kettle-overheat", "ana", at(7), error).empty());
   CHECK(error == "alarm \"kettle-overheat\" is already acknowledged by bo");
   r.read(8, 90);
+  r.tick(13);
   CHECK(r.seen.back() == "alarm.cleared kettle-overheat");
   CHECK(r.engine.alarms().empty());
   error.clear();
@@ -183,9 +204,10 @@ TEST_CASE("ack then clear, and clear without ack and an ack names who and cannot
   CHECK(error == "no active alarm \"kettle-overheat\"");
 
   // Without an ack: active -> cleared.
-  r.read(10, 97);
-  r.tick(15);
-  r.read(16, 90);
+  r.read(14, 97);
+  r.tick(19);
+  r.read(20, 90);
+  r.tick(25);
   CHECK(std::vector<std::string>(r.seen.end() - 2, r.seen.end()) ==
         std::vector<std::string>{"alarm.raised kettle-overheat", "alarm.cleared kettle-overheat"});
 }
@@ -355,7 +377,8 @@ TEST_CASE("a restart with an active alarm keeps it active and does not raise it 
   CHECK(a.state == AlarmState::active);
   CHECK(a.since == at(5).wall);
   CHECK(a.context.batch == "B-1");
-  const auto cleared = after.reading("kettle", temp(90), at(201));
+  CHECK(after.reading("kettle", temp(90), at(201)).empty());  // back: cleared after clear_after_s
+  const auto cleared = after.tick(at(206));
   REQUIRE(cleared.size() == 1);
   CHECK(cleared[0].kind == AlarmTransition::Kind::cleared);
 
@@ -443,12 +466,14 @@ TEST_CASE("an output is held on while an alarm naming it is active and unacknowl
   apply();
   CHECK_FALSE(outputs.on("buzzer"));  // not raised again
   r.read(10, 50);
+  r.tick(15);  // back for clear_after_s
   apply();
   CHECK(r.engine.alarms().empty());
-  r.read(11, 121);
+  r.read(16, 121);
   apply();
   CHECK(outputs.on("buzzer"));  // a new alarm sounds again
-  r.read(12, 50);
+  r.read(17, 50);
+  r.tick(22);
   apply();
   CHECK_FALSE(outputs.on("buzzer"));  // cleared without an ack: released
 }

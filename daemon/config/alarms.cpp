@@ -1,8 +1,8 @@
 // [[alarms]] and [[notify]] (see rules.hpp, docs/alarms.md): every problem reported with its position, all at once.
 #include "config/alarms.hpp"
+#include "config/small_file.hpp"
 
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <regex>
 
@@ -35,16 +35,6 @@ bool name_like(const std::string& s) {
 
 Severity severity(TableReader& k, const char* key, const char* fallback) {
   return *severity_from(k.choice(key, fallback, {"info", "warning", "critical"}));
-}
-
-// The first line of a file: a URL with a token in it is kept out of the configuration.
-std::optional<std::string> first_line(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) return std::nullopt;
-  std::string line;
-  std::getline(in, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
-  return line;
 }
 
 }  // namespace
@@ -82,6 +72,7 @@ std::vector<AlarmRule> read_alarm_rules(const toml::table& root, const std::vect
     if (r.above && r.below && !(*r.below < *r.above)) k.error("below", "must be less than above");
     r.for_s = k.number("for_s", 0, 0, 1e7);
     r.deadband = k.number("deadband", 0, 0, 1e15);
+    r.clear_after_s = k.number("clear_after_s", kDefaultClearAfterS, 0, 1e7);
     r.severity = severity(k, "severity", "warning");
     r.output = k.string("output", "");
     if (!r.output.empty() && !name_like(r.output)) k.error("output", "must be an output name ([a-z0-9_-]{1,64})");
@@ -126,9 +117,12 @@ std::vector<NotifyTarget> read_notify_targets(const toml::table& root, const std
       k.error("url_file", "missing: give url_file (a file holding the URL) or credential (a systemd credential)");
     }
     if (!path.empty()) {
-      const auto url = first_line(path);
+      // The URL is kept out of the configuration (it may carry a token): the first line of a file, read only up
+      // to the URL limit (a FIFO or a huge file is refused at once, not read).
+      std::string error;
+      const auto url = read_first_line(path, kMaxSecretBytes, error);
       if (!url) {
-        k.error(credential.empty() ? "url_file" : "credential", "cannot read " + path);
+        k.error(credential.empty() ? "url_file" : "credential", "cannot read " + path + ": " + error);
       } else if (url->size() > 4096) {
         k.error(credential.empty() ? "url_file" : "credential", path + ": the URL is longer than 4096 characters");
       } else if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {

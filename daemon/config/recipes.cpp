@@ -190,6 +190,11 @@ class StepReader {
 
 }  // namespace
 
+// A station's recipes are a handful, of a few to a few dozen steps each. The bounds keep a mistake (a generated
+// file, a paste gone wrong) from becoming a context, a batch record and a bench screen of thousands of steps.
+constexpr std::size_t kMaxRecipes = 200;
+constexpr std::size_t kMaxSteps = 100;
+
 std::vector<Recipe> read_recipes(const toml::table& root, const std::vector<DeviceConfig>& devices,
                                  Diagnostics& diag) {
   std::vector<Recipe> recipes;
@@ -198,6 +203,11 @@ std::vector<Recipe> read_recipes(const toml::table& root, const std::vector<Devi
   const toml::array* array = node->as_array();
   if (!array || !array->is_array_of_tables()) {
     diag.error(node->source(), "recipes must be an array of tables: [[recipes]]");
+    return recipes;
+  }
+  if (array->size() > kMaxRecipes) {
+    diag.error(node->source(), "recipes: " + std::to_string(array->size()) + " recipes; at most " +
+                                   std::to_string(kMaxRecipes) + " are allowed");
     return recipes;
   }
   StepReader step_reader(devices);
@@ -219,6 +229,8 @@ std::vector<Recipe> read_recipes(const toml::table& root, const std::vector<Devi
       k.error("steps", "a recipe needs at least one step");
     } else if (!steps || !steps->is_array_of_tables()) {
       k.error("steps", "expected an array of tables: [[recipes.steps]]");
+    } else if (steps->size() > kMaxSteps) {
+      k.error("steps", std::to_string(steps->size()) + " steps; at most " + std::to_string(kMaxSteps) + " are allowed");
     } else {
       std::map<std::string, std::size_t> names;
       for (std::size_t j = 0; j < steps->size(); ++j) {

@@ -54,7 +54,17 @@ std::vector<scan::ScanRule> read_scan_rules(const toml::table& root, Diagnostics
             ok = false;
             continue;
           }
-          rule.fields.push_back(*item.value<std::string>());
+          const std::string field = *item.value<std::string>();
+          // A field the action does not take would be refused at every scan: say so once, here.
+          if (const auto* command = Production::find_command(rule.action); command && !command->takes_argument(field)) {
+            diag.error(item.source(), k.where() + " fields: \"" + rule.action + "\" takes no \"" + field + "\" (" +
+                                          (command->takes.empty() ? std::string("it takes none")
+                                                                  : "it takes: " + std::string(command->takes)) +
+                                          ")");
+            ok = false;
+            continue;
+          }
+          rule.fields.push_back(field);
         }
       }
       if (ok && scan::capture_groups(rule.re) < rule.fields.size())

@@ -2,11 +2,10 @@
 #include "config/sections.hpp"
 
 #include <cstdlib>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include "config/config_error.hpp"
+#include "config/small_file.hpp"
 #include "api/table_reader.hpp"
 
 namespace tally {
@@ -42,29 +41,25 @@ std::string read_secret(TableReader& keys, const std::string& key, const std::st
     const auto slash = config_path.rfind('/');
     if (slash != std::string::npos) file = config_path.substr(0, slash + 1) + file;
   }
-  std::ifstream in(file);
-  if (!in) {
-    keys.error(key, "cannot read " + file);
-    return {};
-  }
-  std::string secret;
-  std::getline(in, secret);  // the first line; a trailing newline from `echo` is not part of the password
-  return secret;
+  // The first line; a trailing newline from `echo` is not part of the password.
+  std::string error;
+  auto secret = read_first_line(file, kMaxSecretBytes, error);
+  if (!secret) keys.error(key, "cannot read " + file + ": " + error);
+  return secret.value_or("");
 }
 
 std::string read_credential(TableReader& keys, const std::string& key, const std::string& file) {
-  std::ifstream in(file);
-  if (!in) {
-    keys.error(key, "cannot read the credential " + file);
-    return {};
-  }
-  std::string secret;
-  std::getline(in, secret);
-  return secret;
+  std::string error;
+  auto secret = read_first_line(file, kMaxSecretBytes, error);
+  if (!secret) keys.error(key, "cannot read the credential " + file + ": " + error);
+  return secret.value_or("");
 }
 
 void check_readable(TableReader& keys, const std::string& key, const std::string& file) {
-  if (!file.empty() && !std::ifstream(file)) keys.error(key, "cannot read " + file);
+  // TLS files are read by the TLS library when connecting; here only whether they can be (without blocking on a
+  // FIFO or reading a device: the same checks as every other file the configuration names).
+  std::string error;
+  if (!file.empty() && !read_small_file(file, kMaxConfigBytes, error)) keys.error(key, "cannot read " + file + ": " + error);
 }
 
 StationConfig read_station(TableReader& k) {
@@ -164,11 +159,10 @@ toml::table parse_toml(std::string_view text, Diagnostics& diag) {
 }
 
 std::string read_config_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw config_error({path + ": cannot read the configuration file"});
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  std::string error;
+  auto text = read_small_file(path, kMaxConfigBytes, error);
+  if (!text) throw config_error({path + ": cannot read the configuration file: " + error});
+  return *text;
 }
 
 Config load_connection_config(const std::string& path) {

@@ -102,7 +102,7 @@ TEST_CASE("[[notify]] reads its URL from a file or a systemd credential, never f
 
   const auto p = problems(station + "[[notify]]\nurl_file = \"" + dir.file("missing") + "\"\n\n[[notify]]\nurl_file = \"" +
                           dir.file("bad-url") + "\"\n\n[[notify]]\nmin_severity = \"loud\"\n\n[[notify]]\ncredential = \"hook\"\n");
-  CHECK(has(p, "t.toml:9:12: notify[1] url_file: cannot read " + dir.file("missing")));
+  CHECK(has(p, "t.toml:9:12: notify[1] url_file: cannot read " + dir.file("missing") + ": No such file or directory"));
   CHECK(has(p, "t.toml:12:12: notify[2] url_file: " + dir.file("bad-url") + ": expected an http:// or https:// URL"));
   CHECK(has(p, "t.toml:14:1: notify[3] url_file: missing: give url_file (a file holding the URL) or credential (a systemd credential)"));
   CHECK(std::any_of(p.begin(), p.end(), [](const std::string& s) { return s.rfind("t.toml:15:16:", 0) == 0; }));

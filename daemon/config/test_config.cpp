@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <chrono>
+#include <fstream>
 
 #include "config/config.hpp"
 #include "config/config_problems.hpp"
@@ -201,7 +205,7 @@ TEST_CASE("the MQTT password is read from password_file, relative to the config"
     FAIL("expected a config_error");
   } catch (const config_error& e) {
     REQUIRE(e.problems.size() == 1);
-    CHECK(e.problems[0] == bad + ":4:17: [mqtt] password_file: cannot read /nonexistent/pw");
+    CHECK(e.problems[0] == bad + ":4:17: [mqtt] password_file: cannot read /nonexistent/pw: No such file or directory");
   }
 }
 
@@ -230,7 +234,7 @@ TEST_CASE("an unreadable file is a configuration error") {
     load_config("/nonexistent/tally.toml");
     FAIL("expected a config_error");
   } catch (const config_error& e) {
-    CHECK(e.problems == std::vector<std::string>{"/nonexistent/tally.toml: cannot read the configuration file"});
+    CHECK(e.problems == std::vector<std::string>{"/nonexistent/tally.toml: cannot read the configuration file: No such file or directory"});
   }
 }
 
@@ -299,4 +303,43 @@ TEST_CASE("limits::pattern_problem bounds what std::regex would be asked to comp
   CHECK(limits::pattern_problem("((x{10}){10}){101}") == "nested repeat counts expand to 10100 copies; the limit is 10000");
   CHECK(limits::pattern_problem("x{1001,}") == "repeat count 1001 is above the limit of 1000");
   CHECK(limits::pattern_problem("{12").empty());  // not a count: std::regex reports it
+}
+
+// A FIFO in place of a file froze the daemon (and --check-config) waiting for a writer; a huge file was read whole.
+// Every file the configuration names is opened without blocking, must be a regular file, and is read up to a bound.
+TEST_CASE("files the configuration names: a FIFO or an oversized file is refused at once, never waited on") {
+  test::TempDir dir;
+  const std::string fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string big = dir.file("big");
+  { std::ofstream(big) << std::string(5000, 'x') << "\n"; }
+
+  const auto started = std::chrono::steady_clock::now();
+  // The configuration file itself.
+  try {
+    load_config(fifo);
+    FAIL("a FIFO was read as a configuration");
+  } catch (const config_error& e) {
+    CHECK(e.problems == std::vector<std::string>{fifo + ": cannot read the configuration file: not a regular file (a FIFO)"});
+  }
+  const std::string huge = dir.write("huge.toml", "[station]\nid = \"s\"\n#" + std::string(2u << 20, 'x') + "\n");
+  try {
+    load_config(huge);
+    FAIL("a 2 MiB configuration was read");
+  } catch (const config_error& e) {
+    REQUIRE(e.problems.size() == 1);
+    INFO(e.problems[0]);
+    CHECK(e.problems[0].find(": cannot read the configuration file: 2097173 bytes, more than the 1048576 read") !=
+          std::string::npos);
+  }
+  // password_file, url_file and the TLS files.
+  const auto p = problems("[station]\nid = \"s\"\n[mqtt]\nurl = \"ssl://127.0.0.1:8883\"\npassword_file = \"" + fifo +
+                          "\"\nca_file = \"" + fifo + "\"\n[[notify]]\nurl_file = \"" + big + "\"\n[[notify]]\nurl_file = \"" +
+                          fifo + "\"\n");
+  CHECK(has(p, "t.toml:5:17: [mqtt] password_file: cannot read " + fifo + ": not a regular file (a FIFO)"));
+  CHECK(has(p, "t.toml:6:11: [mqtt] ca_file: cannot read " + fifo + ": not a regular file (a FIFO)"));
+  CHECK(has(p, "t.toml:8:12: notify[1] url_file: cannot read " + big + ": 5001 bytes, more than the 4098 read"));
+  CHECK(has(p, "t.toml:10:12: notify[2] url_file: cannot read " + fifo + ": not a regular file (a FIFO)"));
+  // No writer ever opened the FIFO: had anything waited for one, this test would not have finished at all.
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
 }

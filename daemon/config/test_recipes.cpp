@@ -482,3 +482,15 @@ TEST_CASE("recipes: the example process station reads with its recipe") {
   CHECK(r->steps[3].kind == StepKind::manual);
   CHECK_FALSE(r->steps[3].max_s.has_value());
 }
+
+TEST_CASE("recipes: a recipe of 10,000 steps is refused with its position; 100 steps are fine") {
+  auto recipe_of = [](int steps) {
+    std::string text = station + "[[recipes]]\nid = \"long\"\n";
+    for (int i = 0; i < steps; ++i) text += "  [[recipes.steps]]\n  name = \"s" + std::to_string(i) + "\"\n  kind = \"manual\"\n";
+    return text;
+  };
+  const auto p = problems(recipe_of(10000));
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:11:3: recipes[1] (long) steps: 10000 steps; at most 100 are allowed");
+  CHECK(parse_config(recipe_of(100), "t.toml").recipes.at(0).steps.size() == 100);
+}

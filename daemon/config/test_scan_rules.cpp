@@ -71,9 +71,16 @@ fields = [1]
 }
 
 TEST_CASE("a rule naming more fields than its pattern captures is refused") {
-  const auto p = problems(head + "[[scan_rules]]\npattern = '^(a)$'\naction = \"unit.add\"\nfields = [\"serial\", \"x\"]\n");
+  const auto p = problems(head +
+                          "[[scan_rules]]\npattern = '^(a)$'\naction = \"work_order.start\"\nfields = [\"work_order\", \"target\"]\n");
   REQUIRE(p.size() == 1);
   CHECK(p[0] == "t.toml:12:10: scan_rules[1] fields: names 2 fields but the pattern has only 1 capture groups");
+}
+
+TEST_CASE("a rule filling an argument its action does not take is refused at load, not at every scan") {
+  const auto p = problems(head + "[[scan_rules]]\npattern = '^(a)(b)$'\naction = \"unit.add\"\nfields = [\"serial\", \"count\"]\n");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0] == "t.toml:12:21: scan_rules[1] fields: \"unit.add\" takes no \"count\" (it takes: serial)");
 }
 
 TEST_CASE("scan-rule patterns are RE2: backreferences and lookaround are errors with a position and the reason") {

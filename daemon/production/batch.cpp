@@ -21,6 +21,7 @@ Outcome Production::batch_start(const json& args, wall_time now) {
   if (recipe->steps.empty()) return refused("recipe \"" + *recipe_id + "\" has no steps");
 
   batch_ = Batch{*id, *recipe, now, mono_now(), 0, json::array(), {}};
+  recipe_row_ = to_text(recipe_to_json(*recipe));
   Outcome out;
   sync_context();
   out.records.push_back(event("batch.started", {{"recipe_name", recipe->name}, {"steps", recipe->steps.size()}}, now));
@@ -137,7 +138,7 @@ Outcome Production::batch_end(const json& args, wall_time now) {
   if (!batch_) return refused("no batch is running");
   std::string error;
   const auto outcome = text(args, "outcome", error);
-  const auto note = text(args, "note", error);
+  const auto note = text(args, "note", error, kMaxText);
   if (!error.empty()) return refused(error);
   Outcome out;
   end_batch(out, outcome.value_or("aborted"), note.value_or(""), now);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "production/production.hpp"
@@ -25,17 +26,44 @@ inline Outcome refused(std::string why) {
   return o;
 }
 
+// Context values (batch, work order, serial, lot, operator) are stamped into every record that follows, so their
+// size multiplies: an 8 KB serial made every reading 8 KB. Identifiers are bounded far above any barcode a bench
+// sees (GS1 serials and lots are at most 20 characters), free text (a note, a reason) a little further.
+constexpr std::size_t kMaxIdentifier = 128;  // bytes
+constexpr std::size_t kMaxText = 1024;       // bytes: notes and reasons
+
+// Why `s` may not be stamped into records as text, or "" when it may: it must be valid UTF-8 without control
+// characters (C0, DEL, C1: a NUL cuts a C string, an escape code rewrites a terminal) and without the Unicode
+// bidirectional controls (U+202A..U+202E, U+2066..U+2069: a right-to-left override makes "SN-1" display as
+// another serial). Two different values must never print the same.
+std::string text_problem(std::string_view s);
+
 // An optional identifier or text argument; a present one must be a non-empty string or a whole number (a serial
-// or lot scanned as digits arrives as a JSON number from tools that type their arguments).
-inline std::optional<std::string> text(const json& args, const char* key, std::string& error) {
+// or lot scanned as digits arrives as a JSON number from tools that type their arguments), at most `max_bytes`,
+// and printable text (text_problem).
+inline std::optional<std::string> text(const json& args, const char* key, std::string& error,
+                                       std::size_t max_bytes = kMaxIdentifier) {
   if (!args.contains(key) || args[key].is_null()) return std::nullopt;
   if (args[key].is_number_integer()) return args[key].dump();
   if (!args[key].is_string() || args[key].get<std::string>().empty()) {
-    error = std::string("\"") + key + "\" must be a non-empty string or a whole number";
+    if (error.empty()) error = std::string("\"") + key + "\" must be a non-empty string or a whole number";
     return std::nullopt;
   }
-  return args[key].get<std::string>();
+  const auto& value = args[key].get_ref<const std::string&>();
+  std::string why;
+  if (value.size() > max_bytes)
+    why = "is " + std::to_string(value.size()) + " bytes long; at most " + std::to_string(max_bytes) + " are allowed";
+  else
+    why = text_problem(value);
+  if (!why.empty()) {
+    if (error.empty()) error = std::string("\"") + key + "\" " + why;
+    return std::nullopt;
+  }
+  return value;
 }
+
+// A recipe as saved (the batch's snapshot row) and read back by restore().
+json recipe_to_json(const Recipe& r);
 
 inline std::string recipe_list(const std::vector<Recipe>& recipes) {
   std::string list;

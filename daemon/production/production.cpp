@@ -1,8 +1,45 @@
-// The production state machine: commands, the context and what both modes share. Process mode is in
-// production_batch.cpp, discrete mode in production_work_order.cpp, persistence in production_state.cpp.
+// The production state machine: commands, the context and what both modes share. Process mode is in batch.cpp,
+// discrete mode in work_order.cpp, persistence in state.cpp.
+#include <cstdio>
+
 #include "production/detail.hpp"
 
 namespace tally {
+
+std::string production_detail::text_problem(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  char hex[16];
+  while (p < end) {
+    const unsigned char c = *p;
+    std::uint32_t cp = 0;
+    int extra = 0;
+    if (c < 0x80) cp = c;
+    else if (c >= 0xc2 && c <= 0xdf) cp = c & 0x1f, extra = 1;
+    else if (c >= 0xe0 && c <= 0xef) cp = c & 0x0f, extra = 2;
+    else if (c >= 0xf0 && c <= 0xf4) cp = c & 0x07, extra = 3;
+    else return "is not valid UTF-8";
+    if (end - p <= extra) return "is not valid UTF-8";
+    for (int i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return "is not valid UTF-8";
+      cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8 (RFC 3629, section 3).
+    if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+      return "is not valid UTF-8";
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+      std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
+      return std::string("contains a control character (") + hex + ")";
+    }
+    if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f ||
+        cp == 0x061c) {
+      std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
+      return std::string("contains a bidirectional control (") + hex + ") that would change how it reads";
+    }
+    p += extra + 1;
+  }
+  return {};
+}
 
 using namespace production_detail;
 
@@ -50,19 +87,28 @@ void Production::note_alarm(const json& entry) {
 std::span<const Production::Command> Production::commands() {
   using P = Production;
   static const Command table[] = {
-      {"batch.start", Mode::process, [](P& p, const json& a, const std::string&, wall_time t) { return p.batch_start(a, t); }},
-      {"step.next", Mode::process, [](P& p, const json&, const std::string&, wall_time t) { return p.step_next(t); }},
-      {"batch.end", Mode::process, [](P& p, const json& a, const std::string&, wall_time t) { return p.batch_end(a, t); }},
-      {"lot.record", Mode::process, [](P& p, const json& a, const std::string&, wall_time t) { return p.lot_record(a, t); }},
-      {"work_order.start", Mode::discrete,
+      {"batch.start", Mode::process, "batch recipe", [](P& p, const json& a, const std::string&, wall_time t) { return p.batch_start(a, t); }},
+      {"step.next", Mode::process, "", [](P& p, const json&, const std::string&, wall_time t) { return p.step_next(t); }},
+      {"batch.end", Mode::process, "outcome note", [](P& p, const json& a, const std::string&, wall_time t) { return p.batch_end(a, t); }},
+      {"lot.record", Mode::process, "lot", [](P& p, const json& a, const std::string&, wall_time t) { return p.lot_record(a, t); }},
+      {"work_order.start", Mode::discrete, "work_order target",
        [](P& p, const json& a, const std::string&, wall_time t) { return p.work_order_start(a, t); }},
-      {"work_order.end", Mode::discrete, [](P& p, const json&, const std::string&, wall_time t) { return p.work_order_end(t); }},
-      {"unit.add", Mode::discrete, [](P& p, const json& a, const std::string& s, wall_time t) { return p.unit_add(a, s, t); }},
-      {"unit.reject", Mode::discrete,
+      {"work_order.end", Mode::discrete, "", [](P& p, const json&, const std::string&, wall_time t) { return p.work_order_end(t); }},
+      {"unit.add", Mode::discrete, "serial", [](P& p, const json& a, const std::string& s, wall_time t) { return p.unit_add(a, s, t); }},
+      {"unit.reject", Mode::discrete, "reason",
        [](P& p, const json& a, const std::string& s, wall_time t) { return p.unit_reject(a, s, t); }},
-      {"operator.set", std::nullopt, [](P& p, const json& a, const std::string&, wall_time t) { return p.operator_set(a, t); }},
+      {"operator.set", std::nullopt, "operator", [](P& p, const json& a, const std::string&, wall_time t) { return p.operator_set(a, t); }},
   };
   return table;
+}
+
+bool Production::Command::takes_argument(std::string_view key) const {
+  for (std::string_view rest = takes; !rest.empty();) {
+    const auto space = rest.find(' ');
+    if (rest.substr(0, space) == key) return true;
+    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  }
+  return false;
 }
 
 const Production::Command* Production::find_command(std::string_view cmd) {
@@ -103,6 +149,11 @@ void Production::sync_context() {
 Outcome Production::handle(const std::string& cmd, const json& args, const std::string& source, wall_time now) {
   const Command* c = find_command(cmd);
   if (!c) return refused("unknown command \"" + cmd + "\"");
+  if (args.is_object())
+    for (const auto& [key, value] : args.items())
+      if (!c->takes_argument(key))
+        return refused("unknown argument \"" + key + "\" for " + cmd + " (" +
+                       (c->takes.empty() ? std::string("it takes none") : "it takes: " + std::string(c->takes)) + ")");
   if (c->mode == Mode::process && mode_ != Mode::process)
     return refused("the station is in discrete mode; " + cmd + " is for process mode");
   if (c->mode == Mode::discrete && mode_ != Mode::discrete)

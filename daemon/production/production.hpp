@@ -47,9 +47,14 @@ class Production {
   void set_clock(MonoClock now, std::string boot_id);
 
   // Restores a document written by save(); a document for the other mode or one that cannot be read is ignored
-  // (returned as a warning).
-  std::optional<std::string> restore(const std::string& document);
+  // (returned as a warning). The running batch's recipe is not in the document (it is rewritten on every step; a
+  // recipe of many steps made it megabytes): `recipe_snapshot` is the copy take_recipe_row() handed over when the
+  // batch started, else the configured recipe of the same id is used.
+  std::optional<std::string> restore(const std::string& document, const std::string* recipe_snapshot = nullptr);
   std::string save() const;
+  // The recipe a batch started with, once per batch (and once after restoring an older document that embedded
+  // it): production_store.hpp writes it as a row of its own.
+  std::optional<std::string> take_recipe_row() { return std::exchange(recipe_row_, std::nullopt); }
   // The active work order's serials (serial -> unit number, to refuse a serial scanned twice) are not in save():
   // writing the whole set on every unit costs O(n) per unit. Each serial is a state row of its own instead
   // (production_store.hpp writes them). take_serial_rows() hands over, in order, the rows to write (`unit` set) or to
@@ -61,7 +66,7 @@ class Production {
     std::optional<std::int64_t> unit;  // nullopt: erase the row
   };
   std::vector<SerialRow> take_serial_rows();
-  bool serial_rows_pending() const { return !serial_rows_.empty(); }
+  bool serial_rows_pending() const { return !serial_rows_.empty() || recipe_row_.has_value(); }
   // After restore(): the rows read back. With no work order active (the context was ended, or could not be
   // restored) they are stale and are queued for erasing.
   void restore_serials(const std::map<std::string, std::int64_t>& serials);
@@ -74,6 +79,16 @@ class Production {
   // A production command (batch.*, step.next, lot.record, work_order.*, unit.*, operator.set). `source` says
   // where it came from ("mqtt", "scan", "gpio", ...). A refused command changes nothing.
   Outcome handle(const std::string& cmd, const json& args, const std::string& source, wall_time now);
+  // The production commands: the one table of them (production.cpp), also read by the scan-rule checks.
+  struct Command {
+    std::string_view name;
+    std::optional<Mode> mode;  // the mode it belongs to; none = both
+    std::string_view takes;    // the arguments it takes, space-separated: any other is refused, never ignored
+    Outcome (*run)(Production&, const json& args, const std::string& source, wall_time now);
+    bool takes_argument(std::string_view key) const;
+  };
+  static std::span<const Command> commands();
+  static const Command* find_command(std::string_view cmd);
   static bool handles(std::string_view cmd) { return find_command(cmd) != nullptr; }
   // True while the current step is a weigh step (an unmatched scan is then an ingredient lot).
   bool weighing() const;
@@ -96,13 +111,6 @@ class Production {
   void note_alarm(const json& entry);
 
  private:
-  struct Command {
-    std::string_view name;
-    std::optional<Mode> mode;  // the mode it belongs to; none = both
-    Outcome (*run)(Production&, const json& args, const std::string& source, wall_time now);
-  };
-  static std::span<const Command> commands();
-  static const Command* find_command(std::string_view cmd);
 
   struct StepRun {
     wall_time started{};
@@ -171,7 +179,9 @@ class Production {
   StationContext ctx_;
   std::optional<Batch> batch_;
   std::optional<WorkOrder> wo_;
+  Recipe restore_recipe(const json& saved, const std::string* snapshot);
   std::vector<SerialRow> serial_rows_;  // not yet handed over by take_serial_rows()
+  std::optional<std::string> recipe_row_;  // not yet handed over by take_recipe_row()
 };
 
 }  // namespace tally

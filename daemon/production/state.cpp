@@ -30,7 +30,9 @@ std::int64_t to_ms(wall_time t) { return duration_cast<milliseconds>(t.time_sinc
 wall_time from_ms(std::int64_t ms) { return wall_time(milliseconds(ms)); }
 std::int64_t mono_ms(mono_time t) { return duration_cast<milliseconds>(t.time_since_epoch()).count(); }
 
-json recipe_to_json(const Recipe& r) {
+}  // namespace
+
+json production_detail::recipe_to_json(const Recipe& r) {
   json steps = json::array();
   for (const auto& s : r.steps) {
     json j = step_targets(s);
@@ -39,6 +41,8 @@ json recipe_to_json(const Recipe& r) {
   }
   return {{"id", r.id}, {"name", r.name}, {"steps", steps}};
 }
+
+namespace {
 
 Recipe recipe_from_json(const json& j) {
   Recipe r{j.at("id"), j.at("name"), {}};
@@ -62,6 +66,23 @@ Recipe recipe_from_json(const json& j) {
 
 }  // namespace
 
+// The saved batch's recipe: embedded in documents written before recipes became a row of their own (then handed
+// over to be written as that row), else the snapshot row, else the configured recipe of that id.
+Recipe Production::restore_recipe(const json& saved, const std::string* snapshot) {
+  if (saved.is_object()) {
+    recipe_row_ = to_text(saved);
+    return recipe_from_json(saved);
+  }
+  const std::string id = saved.get<std::string>();
+  if (snapshot) {
+    const json copy = json::parse(*snapshot, nullptr, false);
+    if (copy.is_object() && copy.value("id", "") == id) return recipe_from_json(copy);
+  }
+  for (const auto& r : recipes_)
+    if (r.id == id) return r;
+  throw std::runtime_error("the running batch's recipe \"" + id + "\" is neither saved nor configured");
+}
+
 std::string Production::save() const {
   json doc{{"version", 2}, {"mode", mode_ == Mode::process ? "process" : "discrete"}, {"operator", ctx_.operator_id},
            {"boot", boot_id_}, {"mono_ms", mono_ms(mono_())}};
@@ -75,7 +96,7 @@ std::string Production::save() const {
     if (r.min) run["min"] = *r.min;
     if (r.max) run["max"] = *r.max;
     // last_mono is not saved: time while the daemon was down is not known to be in range.
-    doc["batch"] = {{"id", batch_->id}, {"recipe", recipe_to_json(batch_->recipe)}, {"started", to_ms(batch_->started)},
+    doc["batch"] = {{"id", batch_->id}, {"recipe", batch_->recipe.id}, {"started", to_ms(batch_->started)},
                     {"started_mono", mono_ms(batch_->started_mono)}, {"step", batch_->step},
                     {"completed", batch_->completed}, {"run", run}};
   }
@@ -94,7 +115,7 @@ std::string Production::save() const {
   return to_text(doc);
 }
 
-std::optional<std::string> Production::restore(const std::string& document) {
+std::optional<std::string> Production::restore(const std::string& document, const std::string* recipe_snapshot) {
   try {
     const json doc = json::parse(document);
     const std::string mode = doc.at("mode");
@@ -112,7 +133,8 @@ std::optional<std::string> Production::restore(const std::string& document) {
     if (doc.contains("batch")) {
       const json& b = doc["batch"];
       const json& r = b.at("run");
-      Batch batch{b.at("id"), recipe_from_json(b.at("recipe")), from_ms(b.at("started")), {}, b.at("step"), b.at("completed"), {}};
+      Batch batch{b.at("id"), restore_recipe(b.at("recipe"), recipe_snapshot), from_ms(b.at("started")), {}, b.at("step"),
+                  b.at("completed"), {}};
       batch.started_mono = mono(b, "started_mono");
       batch.run.started = from_ms(r.at("started"));
       batch.run.started_mono = mono(r, "started_mono");

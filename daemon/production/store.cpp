@@ -7,6 +7,7 @@ namespace tally {
 
 void save_production(Production& production, Buffer& buffer) {
   buffer.put_state(kContextKey, production.save());
+  if (const auto recipe = production.take_recipe_row()) buffer.put_state(kBatchRecipeKey, *recipe);
   for (auto& row : production.take_serial_rows()) {
     const std::string key = kSerialPrefix + row.serial;
     if (row.unit) buffer.put_state(key, std::to_string(*row.unit));
@@ -16,7 +17,10 @@ void save_production(Production& production, Buffer& buffer) {
 
 std::optional<std::string> restore_production(Production& production, Buffer& buffer) {
   std::optional<std::string> warning;
-  if (const auto saved = buffer.get_state(kContextKey)) warning = production.restore(*saved);
+  if (const auto saved = buffer.get_state(kContextKey)) {
+    const auto recipe = buffer.get_state(kBatchRecipeKey);
+    warning = production.restore(*saved, recipe ? &*recipe : nullptr);
+  }
   std::map<std::string, std::int64_t> serials;
   const std::string prefix = kSerialPrefix;
   for (const auto& [key, value] : buffer.states_with_prefix(prefix)) {

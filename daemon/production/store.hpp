@@ -14,6 +14,8 @@ namespace tally {
 inline constexpr const char* kContextKey = "context";
 // Serials are bounded by what carries them: a command (8 KiB) or a scan (4,096 characters).
 inline constexpr const char* kSerialPrefix = "wo-serial/";
+// The recipe the running batch started with, written once per batch (the context document names it by id).
+inline constexpr const char* kBatchRecipeKey = "batch-recipe";
 
 // Queues the context document and the serial rows changed since the last save.
 void save_production(Production& production, Buffer& buffer);

@@ -251,10 +251,12 @@ TEST_CASE("a batch resumes after a restart at the same step with its accumulator
   a.p.observe("bench-scale", weight(1099, true, t0 + 3s));
   REQUIRE(a.cmd("lot.record", {{"lot", "LYE-7"}}).ok);
   const std::string saved = a.p.save();
+  const auto recipe = a.p.take_recipe_row();  // written once, at batch.start (production/store.hpp)
+  REQUIRE(recipe.has_value());
 
   Station b(Mode::process);
   b.p.set_recipes({});  // the recipe was removed from the config meanwhile: the batch keeps its copy
-  REQUIRE_FALSE(b.p.restore(saved).has_value());
+  REQUIRE_FALSE(b.p.restore(saved, &*recipe).has_value());
   CHECK(b.p.context().batch == "B-9");
   CHECK(b.p.context().step == "weigh-lye");
   CHECK(b.p.context().step_no == 2);
@@ -493,4 +495,48 @@ TEST_CASE("monotonic instants survive a restart in the same boot and are re-anch
     const auto o = b.p.handle("step.next", json::object(), "mqtt", t0 + 1h);
     CHECK(o.records[0].body["duration_s"] == 110.0);
   }
+}
+
+// Context values are stamped into every record that follows: bounded and printable, or refused with a reason.
+TEST_CASE("context values are bounded and printable; unknown arguments are refused, not ignored") {
+  Station d(Mode::discrete);
+  REQUIRE(d.cmd("work_order.start", {{"work_order", "WO-1"}}).ok);
+
+  const std::string long_serial(8192, 'S');
+  auto o = d.cmd("unit.add", {{"serial", long_serial}});
+  CHECK_FALSE(o.ok);
+  CHECK(o.error == "\"serial\" is 8192 bytes long; at most 128 are allowed");
+  CHECK(o.records.empty());
+  CHECK(d.p.context().unit_no == 0);
+  CHECK(d.cmd("unit.add", {{"serial", std::string(128, 'S')}}).ok);  // the bound itself is allowed
+
+  CHECK(d.cmd("operator.set", {{"operator", std::string(8192, 'o')}}).error ==
+        "\"operator\" is 8192 bytes long; at most 128 are allowed");
+  CHECK(d.p.context().operator_id.empty());
+
+  // A NUL, an escape, a right-to-left override (U+202E), and bytes that are not UTF-8: each refused by name.
+  CHECK(d.cmd("unit.add", {{"serial", std::string("SN-\0-1", 6)}}).error ==
+        "\"serial\" contains a control character (U+0000)");
+  CHECK(d.cmd("unit.add", {{"serial", "SN-\x1b[2J"}}).error == "\"serial\" contains a control character (U+001B)");
+  CHECK(d.cmd("unit.add", {{"serial", "SN-\xe2\x80\xae" "1-NS"}}).error ==
+        "\"serial\" contains a bidirectional control (U+202E) that would change how it reads");
+  CHECK(d.cmd("unit.add", {{"serial", "SN-\xff\xfe"}}).error == "\"serial\" is not valid UTF-8");
+  CHECK(d.cmd("unit.add", {{"serial", "SN-\xc0\xaf"}}).error == "\"serial\" is not valid UTF-8");  // overlong '/'
+  CHECK(d.cmd("unit.add", {{"serial", "SN-\xed\xa0\x80"}}).error == "\"serial\" is not valid UTF-8");  // surrogate
+  CHECK(d.cmd("unit.add", {{"serial", "Seri\xc3\xa9 \xe6\x97\xa5\xf0\x9f\x98\x80"}}).ok);  // text in any script is fine
+  CHECK(d.p.context().unit_no == 2);
+
+  // unit.add takes a serial and nothing else: a count it does not support is refused, not ignored as one unit.
+  CHECK(d.cmd("unit.add", {{"count", -5}}).error == "unknown argument \"count\" for unit.add (it takes: serial)");
+  CHECK(d.cmd("unit.add", {{"count", 1e18}}).error == "unknown argument \"count\" for unit.add (it takes: serial)");
+  CHECK(d.cmd("work_order.end", {{"now", true}}).error == "unknown argument \"now\" for work_order.end (it takes none)");
+  CHECK(d.p.context().unit_no == 2);
+
+  Station p(Mode::process);
+  REQUIRE(p.cmd("batch.start", {{"batch", "B-1"}, {"recipe", "lavender-soap"}}).ok);
+  CHECK(p.cmd("lot.record", {{"lot", std::string(200, 'L')}}).error ==
+        "\"lot\" is 200 bytes long; at most 128 are allowed");
+  CHECK(p.cmd("batch.end", {{"note", std::string(1025, 'n')}}).error ==
+        "\"note\" is 1025 bytes long; at most 1024 are allowed");
+  CHECK(p.cmd("batch.end", {{"note", std::string(1024, 'n')}}).ok);
 }

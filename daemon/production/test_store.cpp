@@ -209,3 +209,66 @@ TEST_CASE("figure: cost of a serialised unit at 1 and 20,000 serials", "[.figure
          << at_20k.first << " bytes, " << at_20k.second << " us per unit");
   }
 }
+
+TEST_CASE("a batch's recipe is saved once, not in every context save; a restart keeps the batch's own recipe") {
+  TempDir dir;
+  Recipe long_recipe{"long", "A long recipe", {}};
+  for (int i = 0; i < 100; ++i) {
+    RecipeStep step;
+    step.name = "s" + std::to_string(i);
+    step.kind = StepKind::manual;
+    long_recipe.steps.push_back(step);
+  }
+  StampInfo stamp{"kitchen-1", true};
+  const std::string path = dir.file("buffer.db");
+  {
+    Buffer buffer(BufferOptions{path, 256ull << 20, false});
+    Production p{Mode::process, 300, {long_recipe}, stamp};
+    p.set_clock([] { return mono_time(seconds(5000)); }, "boot-1");
+    auto run = [&](const std::string& cmd, const json& args = json::object()) {
+      Outcome o = p.handle(cmd, args, "mqtt", t0);
+      REQUIRE(o.ok);
+      for (const auto& r : o.records) buffer.append(r);
+      save_production(p, buffer);
+      buffer.commit();
+    };
+    run("batch.start", {{"batch", "B-1"}, {"recipe", "long"}});
+    const auto snapshot = buffer.get_state(kBatchRecipeKey);
+    REQUIRE(snapshot.has_value());
+    CHECK(snapshot->find("\"s99\"") != std::string::npos);
+    for (int i = 0; i < 5; ++i) run("step.next");
+    CHECK(p.take_recipe_row() == std::nullopt);  // written once, at batch.start
+    // The document names the recipe (its 100 steps would be rewritten on every step change); it carries the
+    // completed steps' results, which the batch record needs, and nothing of the steps to come.
+    const std::string document = buffer.get_state(kContextKey).value_or("");
+    CHECK(document.find("\"s99\"") == std::string::npos);
+    CHECK(document.size() * 4 < snapshot->size());
+    CHECK(buffer.get_state(kContextKey).value_or("").find("\"recipe\":\"long\"") != std::string::npos);
+  }
+  // The configuration changed meanwhile: "long" now has 3 steps. The running batch goes on with its own 100.
+  Recipe changed = long_recipe;
+  changed.steps.resize(3);
+  Buffer buffer(BufferOptions{path, 256ull << 20, false});
+  Production p{Mode::process, 300, {changed}, stamp};
+  p.set_clock([] { return mono_time(seconds(6000)); }, "boot-1");
+  REQUIRE_FALSE(restore_production(p, buffer).has_value());
+  CHECK(p.context().step == "s5");
+  CHECK(p.context_payload()["steps"] == 100);
+
+  // A document written before recipes were rows of their own embeds it: read, and handed over as the row.
+  json old = json::parse(*buffer.get_state(kContextKey));
+  old["batch"]["recipe"] = json::parse(*buffer.get_state(kBatchRecipeKey));
+  Production from_old{Mode::process, 300, {}, stamp};
+  from_old.set_clock([] { return mono_time(seconds(6000)); }, "boot-1");
+  REQUIRE_FALSE(from_old.restore(old.dump()).has_value());
+  CHECK(from_old.context().step == "s5");
+  CHECK(from_old.take_recipe_row().has_value());
+
+  // Neither saved nor configured: a warning, and no batch (rather than a batch without steps).
+  Production lost{Mode::process, 300, {}, stamp};
+  lost.set_clock([] { return mono_time(seconds(6000)); }, "boot-1");
+  const auto warning = lost.restore(*buffer.get_state(kContextKey));
+  REQUIRE(warning.has_value());
+  CHECK(warning->find("the running batch's recipe \"long\" is neither saved nor configured") != std::string::npos);
+  CHECK(lost.context().batch.empty());
+}

@@ -91,7 +91,7 @@ Outcome Production::unit_add(const json& args, const std::string& source, wall_t
 
 Outcome Production::unit_reject(const json& args, const std::string& source, wall_time now) {
   std::string error;
-  const auto reason = text(args, "reason", error);
+  const auto reason = text(args, "reason", error, kMaxText);
   if (!error.empty()) return refused(error);
   if (!wo_) return refused("no work order is active");
   if (wo_->units == 0) return refused("no unit to reject yet in work order " + wo_->id);
