@@ -25,10 +25,10 @@ std::optional<std::string> failure_of(Fn&& fn) noexcept {
 }
 }  // namespace
 
-DeviceRunner::DeviceRunner(DeviceConfig config, EventLoop& loop, Hooks hooks)
+DeviceRunner::DeviceRunner(DeviceConfig config, EventLoop& loop, Listener& listener)
     : config_(std::move(config)),
       loop_(loop),
-      hooks_(std::move(hooks)),
+      listener_(listener),
       driver_(config_.make()),
       poll_timer_(loop, [this] { collect(); }),
       wake_timer_(loop, [this] { collect(); }),
@@ -88,7 +88,7 @@ void DeviceRunner::fail(const std::string& error) noexcept {
   if (was_stable) backoff_ = first_backoff;
   try {
     went_offline(error);
-  } catch (...) {  // logging or the hook ran out of memory: the retry below still happens
+  } catch (...) {  // logging or the listener ran out of memory: the retry below still happens
   }
   reopen_timer_.arm(backoff_);
   backoff_ = std::min(backoff_ * 2, max_backoff);
@@ -99,7 +99,7 @@ void DeviceRunner::went_online() {
   online_ = true;
   error_.clear();
   spdlog::info("device {}: online", config_.name);
-  to_station("state", [&] { hooks_.state_changed(config_, true, {}); });
+  to_station("state", [&] { listener_.state_changed(*this); });
 }
 
 void DeviceRunner::went_offline(const std::string& error) {
@@ -107,7 +107,7 @@ void DeviceRunner::went_offline(const std::string& error) {
   if (online_ == false) return;  // report the first failure, not every retry
   online_ = false;
   spdlog::warn("device {}: offline: {}", config_.name, error);
-  to_station("state", [&] { hooks_.state_changed(config_, false, error); });
+  to_station("state", [&] { listener_.state_changed(*this); });
 }
 
 template <class Fn>
@@ -147,19 +147,19 @@ void DeviceRunner::reading(Reading r) {
   backoff_ = first_backoff;  // only a device that works resets the back-off: a silent scale keeps backing off
   if (!filter_.pass(r, std::chrono::steady_clock::now())) return;
   last_ = r;
-  to_station("reading", [&] { hooks_.reading(config_, r); });
+  to_station("reading", [&] { listener_.reading(config_, r); });
 }
 
 void DeviceRunner::scan(Scan s) {
   if (online_ != true) went_online();
   backoff_ = first_backoff;
-  to_station("scan", [&] { hooks_.scan(config_, s); });
+  to_station("scan", [&] { listener_.scan(config_, s); });
 }
 
 void DeviceRunner::pulse(Pulse p) {
   if (online_ != true) went_online();
   backoff_ = first_backoff;
-  to_station("pulse", [&] { hooks_.pulse(config_, p); });
+  to_station("pulse", [&] { listener_.pulse(config_, p); });
 }
 
 void DeviceRunner::dropped(std::string_view why) {
@@ -170,7 +170,7 @@ void DeviceRunner::dropped(std::string_view why) {
     drop_log_timer_.arm(std::max(std::chrono::ceil<std::chrono::milliseconds>(*due - now), std::chrono::milliseconds(1)));
 }
 
-// Input drives the hooks: a hook failing on every frame of a flood logs at most LogLimit's lines a minute.
+// Input drives the listener: a listener failing on every frame of a flood logs at most LogLimit's lines a minute.
 void DeviceRunner::hook_failed(const char* what, std::string_view error) noexcept {
   try {
     std::uint64_t suppressed = 0;

@@ -5,7 +5,6 @@
 // Whatever a driver throws (device_error, libgpiod's std::system_error, anything else) is caught here and nowhere
 // else: the device goes offline with the error in its state and is retried with back-off. No spin, no exit.
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,15 +18,20 @@ namespace tally {
 
 class DeviceRunner final : private InputSink {
  public:
-  // What the runner hands on, on the loop thread. The station's hooks must not throw; if one does, the runner logs
-  // it and goes on (the driver is not blamed).
-  struct Hooks {
-    std::function<void(const DeviceConfig&, const Reading&)> reading;
-    std::function<void(const DeviceConfig&, const Scan&)> scan;
-    std::function<void(const DeviceConfig&, const Pulse&)> pulse;
-    std::function<void(const DeviceConfig&, bool online, const std::string& error)> state_changed;
+  // What the runner hands on, on the loop thread: the station's InputRouter. It must not throw; if it does, the
+  // runner logs it and goes on (the driver is not blamed).
+  class Listener {
+   public:
+    virtual void reading(const DeviceConfig& device, const Reading& r) = 0;  // passed the deadband
+    virtual void scan(const DeviceConfig& device, const Scan& s) = 0;
+    virtual void pulse(const DeviceConfig& device, const Pulse& p) = 0;
+    // Went online or offline: online(), error() and config() say how.
+    virtual void state_changed(const DeviceRunner& device) = 0;
+
+   protected:
+    ~Listener() = default;
   };
-  DeviceRunner(DeviceConfig config, EventLoop& loop, Hooks hooks);
+  DeviceRunner(DeviceConfig config, EventLoop& loop, Listener& listener);
   ~DeviceRunner();
   DeviceRunner(const DeviceRunner&) = delete;
   DeviceRunner& operator=(const DeviceRunner&) = delete;
@@ -73,7 +77,7 @@ class DeviceRunner final : private InputSink {
 
   DeviceConfig config_;
   EventLoop& loop_;
-  Hooks hooks_;
+  Listener& listener_;
   std::unique_ptr<Driver> driver_;
   int watched_fd_ = -1;
   bool open_ = false;  // between a successful open() and stop()

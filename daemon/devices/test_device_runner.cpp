@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "devices/device_runner.hpp"
+#include "devices/scripted_driver.hpp"
 #include "api/device_error.hpp"
 
 using namespace tally;
@@ -20,54 +21,42 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// What the test makes the driver do, and what the driver saw.
-struct Script {
-  std::function<void()> on_open = [] {};
-  std::function<void(InputSink&)> on_collect = [](InputSink&) {};
-  int fd = -1;
-  std::vector<Clock::time_point> opens;
-  int collects = 0;
-  int closes = 0;
-};
+using test::Script;
+using test::ScriptedDriver;
 
-class ScriptedDriver final : public Driver {
- public:
-  explicit ScriptedDriver(Script& s) : s_(s) {}
-  void open() override {
-    s_.opens.push_back(Clock::now());
-    s_.on_open();
+// What the runner handed on, as the station would have seen it.
+struct Recorded final : DeviceRunner::Listener {
+  std::vector<Reading> readings;
+  std::vector<Scan> scans;
+  std::vector<Pulse> pulses;
+  std::vector<std::pair<bool, std::string>> states;
+  bool throw_on_reading = false;
+  void reading(const DeviceConfig&, const Reading& r) override {
+    if (throw_on_reading) throw std::runtime_error("station bug");
+    readings.push_back(r);
   }
-  void close() noexcept override { ++s_.closes; }
-  int fd() const noexcept override { return s_.fd; }
-  void collect(InputSink& sink) override {
-    ++s_.collects;
-    s_.on_collect(sink);
-  }
-
- private:
-  Script& s_;
+  void scan(const DeviceConfig&, const Scan& s) override { scans.push_back(s); }
+  void pulse(const DeviceConfig&, const Pulse& p) override { pulses.push_back(p); }
+  void state_changed(const DeviceRunner& d) override { states.emplace_back(d.online(), d.error()); }
 };
 
 struct Rig {
   EventLoop loop;
   Script script;
-  std::vector<Reading> readings;
-  std::vector<Scan> scans;
-  std::vector<Pulse> pulses;
-  std::vector<std::pair<bool, std::string>> states;
+  Recorded recorded;
+  std::vector<Reading>& readings = recorded.readings;
+  std::vector<Scan>& scans = recorded.scans;
+  std::vector<Pulse>& pulses = recorded.pulses;
+  std::vector<std::pair<bool, std::string>>& states = recorded.states;
   std::unique_ptr<DeviceRunner> runner;
 
-  explicit Rig(double deadband = 0, DeviceRunner::Hooks hooks = {}) {
+  explicit Rig(double deadband = 0) {
     DeviceConfig c;
     c.name = "dev";
     c.driver = "scripted";
     c.deadband = deadband;
     c.make = [this] { return std::make_unique<ScriptedDriver>(script); };
-    if (!hooks.reading) hooks.reading = [this](const DeviceConfig&, const Reading& r) { readings.push_back(r); };
-    if (!hooks.scan) hooks.scan = [this](const DeviceConfig&, const Scan& s) { scans.push_back(s); };
-    if (!hooks.pulse) hooks.pulse = [this](const DeviceConfig&, const Pulse& p) { pulses.push_back(p); };
-    hooks.state_changed = [this](const DeviceConfig&, bool online, const std::string& e) { states.emplace_back(online, e); };
-    runner = std::make_unique<DeviceRunner>(c, loop, hooks);
+    runner = std::make_unique<DeviceRunner>(c, loop, recorded);
   }
   void run_for(std::chrono::milliseconds d) {
     const auto end = Clock::now() + d;
@@ -213,10 +202,9 @@ TEST_CASE("the deadband filters readings only: every scan and pulse passes") {
   CHECK(r.pulses.size() == 3);
 }
 
-TEST_CASE("a hook that throws is logged and does not take the device offline") {
-  DeviceRunner::Hooks hooks;
-  hooks.reading = [](const DeviceConfig&, const Reading&) { throw std::runtime_error("station bug"); };
-  Rig r(0, hooks);
+TEST_CASE("a listener that throws is logged and does not take the device offline") {
+  Rig r;
+  r.recorded.throw_on_reading = true;
   ReadablePipe pipe;
   r.script.fd = pipe.fds[0];
   r.script.on_collect = [&](InputSink& sink) {
@@ -242,16 +230,16 @@ TEST_CASE("a request/response device is online only once it produced input, and 
   };
   EventLoop loop;
   Script script;
-  std::vector<bool> states;
+  Recorded recorded;
   DeviceConfig c;
   c.name = "scale";
   c.make = [&] { return std::make_unique<Silent>(script); };
-  DeviceRunner runner(c, loop, {[](auto&, auto&) {}, [](auto&, auto&) {}, [](auto&, auto&) {},
-                                [&](const DeviceConfig&, bool online, const std::string&) { states.push_back(online); }});
+  DeviceRunner runner(c, loop, recorded);
   runner.start();
   const auto end = Clock::now() + 1s;
   while (Clock::now() < end) loop.run_once(10ms);
-  CHECK(states == std::vector<bool>{false});  // never online
+  REQUIRE(recorded.states.size() == 1);  // never online
+  CHECK_FALSE(recorded.states[0].first);
   // Opens at ~0, 270, 790 ms: the gaps grow although each open succeeded.
   REQUIRE(script.opens.size() >= 2);
   REQUIRE(script.opens.size() <= 3);

@@ -1,7 +1,7 @@
 #pragma once
 // The MQTT connection as the publisher sees it: connect, publish at QoS 1, subscribe, disconnect, and events that
 // arrive on the event-loop thread. The one implementation over Paho is mqtt_link_paho.cpp (the only file that knows
-// Paho); tests drive the publisher through a scripted fake.
+// Paho); tests drive the publisher through a scripted fake (mqtt/fake_link.hpp).
 #include <chrono>
 #include <cstdint>
 #include <functional>

@@ -24,10 +24,10 @@ Publisher::Publisher(std::unique_ptr<MqttLink> link, std::string base_topic, Eve
       [this](const std::string& why) { on_lost(why); },
       [this](const Delivery& d) { on_delivery(d); },
       [this](LinkMessage m) {
-        if (on_command) on_command(Command{std::move(m.payload), std::move(m.response_topic), std::move(m.correlation)});
+        if (inbox_) inbox_->message(std::move(m));
       },
       [this](std::uint64_t count) {
-        if (on_commands_dropped) on_commands_dropped(count);
+        if (inbox_) inbox_->messages_dropped(count);
       },
   });
 }
@@ -67,7 +67,7 @@ void Publisher::on_connect_result(bool ok, const std::string& why) {
   controls_.clear();  // state is republished below; replies to the old connection's commands are not resent
   queued_replies_ = 0;
   outstanding_.clear();  // the old connection's publishes failed with it (clean session): records go again
-  link_->subscribe(base_ + "/cmd");
+  if (inbox_) inbox_->connected();
   if (on_connected) on_connected();
   pump();
 }
@@ -190,7 +190,9 @@ void Publisher::publish_state(const std::string& topic_suffix, const std::string
   pump();
 }
 
-void Publisher::reply(const Command& to, const std::string& payload) {
+void Publisher::subscribe(const std::string& topic) { link_->subscribe(topic); }
+
+void Publisher::publish_reply(const std::string& topic, const std::string& payload, const std::string& correlation) {
   if (!connected_) return;
   if (queued_replies_ >= max_replies) {
     const auto oldest = std::find_if(controls_.begin(), controls_.end(), [](const Control& c) { return !c.retain; });
@@ -204,8 +206,7 @@ void Publisher::reply(const Command& to, const std::string& payload) {
                      dropped_replies_);
     }
   }
-  controls_.push_back(
-      Control{to.response_topic.empty() ? base_ + "/cmd/reply" : to.response_topic, payload, false, to.correlation});
+  controls_.push_back(Control{topic, payload, false, correlation});
   ++queued_replies_;
   pump();
 }

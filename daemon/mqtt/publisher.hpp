@@ -52,18 +52,23 @@ class Publisher {
   // `publish.refused` and raises the alarm. `reason` is the MQTT 5 reason code.
   std::function<void(Seq seq, const std::string& topic, int reason, const std::string& why)> on_refused;
 
-  // Commands: every message on B/cmd, with its MQTT 5 response topic and correlation data (empty when absent).
-  struct Command {
-    std::string payload;
-    std::string response_topic;
-    std::string correlation;
+  // Where messages on subscribed topics go (the command intake, mqtt/command_intake.hpp), on the loop thread: told
+  // of each new connection (before on_connected) so that it subscribes again, then handed each message.
+  class Inbox {
+   public:
+    virtual void connected() = 0;
+    virtual void message(LinkMessage message) = 0;
+    virtual void messages_dropped(std::uint64_t count) = 0;  // the link dropped incoming messages (its queue full)
+
+   protected:
+    ~Inbox() = default;
   };
-  std::function<void(const Command&)> on_command;
-  std::function<void(std::uint64_t count)> on_commands_dropped;  // the link dropped incoming messages (its queue full)
-  // The reply goes to the request's response topic when it has one, else to B/cmd/reply. Queued behind the window;
-  // at most max_replies wait (the oldest is dropped beyond that, and counted). A reply lost to a disconnect is not
-  // resent: the command event in the record stream says what happened.
-  void reply(const Command& to, const std::string& payload);
+  void set_inbox(Inbox& inbox) { inbox_ = &inbox; }
+  void subscribe(const std::string& topic);
+  // A reply to a command, on `topic` with the request's correlation data. Queued behind the window that records
+  // and state share; at most max_replies wait (the oldest is dropped beyond that, and counted). A reply lost to a
+  // disconnect is not resent: the command event in the record stream says what happened.
+  void publish_reply(const std::string& topic, const std::string& payload, const std::string& correlation);
 
   static constexpr std::size_t window = 20;  // mosquitto's Receive Maximum; also the fastest window measured
   static constexpr int max_refusals = 3;
@@ -96,6 +101,7 @@ class Publisher {
   bool send(const std::string& topic, const std::string& payload, bool retain, const std::string& correlation, Seq seq);
 
   std::unique_ptr<MqttLink> link_;
+  Inbox* inbox_ = nullptr;
   std::string base_;
   EventLoop& loop_;
   Buffer& buffer_;

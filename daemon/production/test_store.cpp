@@ -27,7 +27,7 @@ struct Station {
   explicit Station(const std::string& path) : buffer(BufferOptions{path, 256ull << 20, false}) {
     p.set_clock([] { return mono_time(seconds(5000)); }, "boot-1");
   }
-  // What Station::apply does: the outcome's records, then the context and the serial rows, in one commit.
+  // What ProductionFlow::apply (station/production_flow.cpp) does: the outcome's records, then the context and the serial rows, in one commit.
   Outcome cmd(const std::string& name, const json& args = json::object(), bool commit = true) {
     Outcome o = p.handle(name, args, "mqtt", t0);
     for (const auto& r : o.records) buffer.append(r);

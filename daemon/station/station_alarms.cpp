@@ -1,14 +1,9 @@
-// What the station does with alarms (see alarms/engine.hpp and docs/alarms.md): every transition the engine reports
-// becomes an alarm.raised / alarm.acknowledged / alarm.cleared record on B/events, the retained B/alarms/<id>
-// (deleted when cleared), the outputs its rule names, a push notification per [[notify]] target, and an entry in
-// the running step's part of the batch record. The engine's state and the notification queue are saved in the
-// buffer's state table with the same commit as the records that describe them, so a restart or a kill -9 resumes
-// exactly where the stream says: an active alarm stays active and is never raised twice.
+#include "station/station_alarms.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include "alarms/hold_outputs.hpp"
 #include "buffer/buffer_error.hpp"
-#include "station/station.hpp"
 
 namespace tally {
 
@@ -33,9 +28,26 @@ json alarm_fields(const Alarm& a) {
 
 }  // namespace
 
-void Station::restore_alarms() {
+StationAlarms::StationAlarms(const Config& config, EventLoop& loop, Buffer& buffer, Journal& journal,
+                             Publisher& publisher, Production& production, SavedContext& saved_context,
+                             Outputs* outputs)
+    : config_(config),
+      buffer_(buffer),
+      journal_(journal),
+      publisher_(publisher),
+      production_(production),
+      saved_context_(saved_context),
+      outputs_(outputs),
+      engine_(production.context()),
+      notifier_(loop, [this] { buffer_.put_state("notify", notifier_.save()); }),
+      timer_(loop, [this] {
+        deadline_.reset();
+        apply(engine_.tick(Instant::now()));
+      }) {}
+
+void StationAlarms::restore() {
   if (const auto saved = buffer_.get_state("alarms")) {
-    if (const auto warning = alarms_.restore(*saved)) spdlog::warn("alarms: {}", *warning);
+    if (const auto warning = engine_.restore(*saved)) spdlog::warn("alarms: {}", *warning);
   }
   if (const auto saved = buffer_.get_state("alarms.retained")) {
     const json ids = json::parse(*saved, nullptr, false);
@@ -46,31 +58,51 @@ void Station::restore_alarms() {
   // Restored first, then configured: notices of a target removed from the configuration are dropped (and said so).
   if (const auto saved = buffer_.get_state("notify")) notifier_.restore(*saved);
   notifier_.configure(config_.notify);
-  for (const auto& [id, a] : alarms_.alarms()) {
+  for (const auto& [id, a] : engine_.alarms()) {
     spdlog::warn("alarm {} is still {} (since {}): {}", id, a.state == AlarmState::active ? "active" : "acknowledged",
                  format_ts(a.since), a.message);
     if (outputs_ && !a.output.empty()) outputs_->hold(a.output, id, a.state == AlarmState::active);
   }
-  configure_alarms();
+  configure();
 }
 
-void Station::configure_alarms() {
+void StationAlarms::reconfigure() {
+  notifier_.configure(config_.notify);
+  configure();
+}
+
+void StationAlarms::configure() {
   const Instant now = Instant::now();
-  alarm_transitions(alarms_.configure(config_.alarms, watched(config_.devices), now));
-  alarm_transitions(alarms_.step(production_.step_rules(), now));
+  apply(engine_.configure(config_.alarms, watched(config_.devices), now));
+  apply(engine_.step(production_.step_rules(), now));
   for (const auto& rule : config_.alarms)
     if (!rule.output.empty() && (!outputs_ || !outputs_->has(rule.output)))
       spdlog::warn("alarms: rule {} names output \"{}\", which is not configured: nothing will sound", rule.id,
                    rule.output);
 }
 
-void Station::raise_alarm(const SystemAlarm& alarm) { alarm_transitions(alarms_.raise(alarm, Instant::now())); }
-
-void Station::clear_alarm(const std::string& id, const std::string& reason) {
-  alarm_transitions(alarms_.clear(id, reason, Instant::now()));
+void StationAlarms::reading(const std::string& device, const Reading& r) {
+  apply(engine_.reading(device, r, Instant::now()));
 }
 
-void Station::alarm_transitions(AlarmEngine::Transitions transitions) {
+void StationAlarms::device_state(const std::string& device, bool online, const std::string& error) {
+  apply(engine_.device_state(device, online, error, Instant::now()));
+}
+
+void StationAlarms::raise(const SystemAlarm& alarm) { apply(engine_.raise(alarm, Instant::now())); }
+
+void StationAlarms::clear(const std::string& id, const std::string& reason) {
+  apply(engine_.clear(id, reason, Instant::now()));
+}
+
+std::string StationAlarms::acknowledge(const std::string& alarm, const std::string& by) {
+  std::string error;
+  auto transitions = engine_.acknowledge(alarm, by, Instant::now(), error);
+  if (error.empty()) apply(std::move(transitions));
+  return error;
+}
+
+void StationAlarms::apply(AlarmEngine::Transitions transitions) {
   if (!transitions.empty()) {
     bool step_noted = false;
     for (const auto& t : transitions) {
@@ -82,7 +114,7 @@ void Station::alarm_transitions(AlarmEngine::Transitions transitions) {
       if (!t.reason.empty()) fields["reason"] = t.reason;
       // Stamped with where the station was when the alarm was raised: a range alarm cleared because its step ended
       // still names that step.
-      const Seq seq = buffer_.append(make_record(RecordKind::alarm, "events", stamp_, t.at, fields, a.context));
+      const Seq seq = journal_.append(make_record(RecordKind::alarm, "events", journal_.stamp(), t.at, fields, a.context));
       const auto level = t.kind == AlarmTransition::Kind::raised ? spdlog::level::warn : spdlog::level::info;
       spdlog::log(level, "alarm {} {}: {}{}", a.id, event_name(t.kind) + 6, a.message,
                   t.reason.empty() ? "" : " (" + t.reason + ")");
@@ -92,7 +124,7 @@ void Station::alarm_transitions(AlarmEngine::Transitions transitions) {
         if (publisher_.connected()) retained_clears_.erase(a.id);
       } else {
         retained_clears_.erase(a.id);
-        publisher_.publish_state("alarms/" + a.id, alarm_payload(a));
+        publisher_.publish_state("alarms/" + a.id, payload(a));
       }
       if (outputs_) hold_outputs(*outputs_, t);
       notifier_.enqueue(make_notice(t, config_.station.id, seq));
@@ -105,49 +137,49 @@ void Station::alarm_transitions(AlarmEngine::Transitions transitions) {
         step_noted = true;
       }
     }
-    if (step_noted) save_context();
-    save_alarms();
+    if (step_noted) saved_context_.save();
+    save();
   }
-  arm_alarm_timer();
+  arm_timer();
 }
 
-void Station::save_alarms() {
-  buffer_.put_state("alarms", alarms_.save());
+void StationAlarms::save() {
+  buffer_.put_state("alarms", engine_.save());
   json ids = json::array();
   for (const auto& id : retained_clears_) ids.push_back(id);
   buffer_.put_state("alarms.retained", to_text(ids));
   buffer_.put_state("notify", notifier_.save());
 }
 
-void Station::arm_alarm_timer() {
-  const auto deadline = alarms_.next_deadline();
-  if (deadline == alarm_deadline_) return;  // readings arrive many times a second: no timerfd call for nothing
-  alarm_deadline_ = deadline;
-  if (!deadline) return alarm_timer_.disarm();
+void StationAlarms::arm_timer() {
+  const auto deadline = engine_.next_deadline();
+  if (deadline == deadline_) return;  // readings arrive many times a second: no timerfd call for nothing
+  deadline_ = deadline;
+  if (!deadline) return timer_.disarm();
   const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
-  alarm_timer_.arm(std::max(wait + std::chrono::milliseconds(1), std::chrono::milliseconds(1)));
+  timer_.arm(std::max(wait + std::chrono::milliseconds(1), std::chrono::milliseconds(1)));
 }
 
-void Station::step_alarms(const Outcome& outcome) {
+void StationAlarms::production_changed(const Outcome& outcome) {
   const Instant now = Instant::now();
   for (const auto& ended : outcome.steps_ended)
     if (ended.step.kind == StepKind::weigh && ended.record.value("within_tolerance", true) == false) {
       const json& amount = ended.record["amount"];
-      alarm_transitions(alarms_.tolerance(ended.step, ended.batch,
-                                          amount.is_number() ? std::optional<double>(amount.get<double>()) : std::nullopt,
-                                          ended.record.value("unit", ""), now));
+      apply(engine_.tolerance(ended.step, ended.batch,
+                              amount.is_number() ? std::optional<double>(amount.get<double>()) : std::nullopt,
+                              ended.record.value("unit", ""), now));
     }
   const auto rules = production_.step_rules();
-  alarm_transitions(alarms_.step(rules, now));
+  apply(engine_.step(rules, now));
   if (!rules) {  // the batch is over: the tolerance alarms of its steps have nothing left to be about
     std::vector<std::string> over;
-    for (const auto& [id, a] : alarms_.alarms())
+    for (const auto& [id, a] : engine_.alarms())
       if (a.kind == "tolerance") over.push_back(id);
-    for (const auto& id : over) alarm_transitions(alarms_.clear(id, "batch ended", now));
+    for (const auto& id : over) apply(engine_.clear(id, "batch ended", now));
   }
 }
 
-void Station::check_buffer_usage() {
+void StationAlarms::check_buffer_usage() {
   std::uint64_t used = 0;
   try {
     used = buffer_.used_bytes();
@@ -155,10 +187,10 @@ void Station::check_buffer_usage() {
     spdlog::debug("buffer: usage not known: {}", e.what());
     return;
   }
-  alarm_transitions(alarms_.buffer_usage(used, config_.buffer.max_bytes, Instant::now()));
+  apply(engine_.buffer_usage(used, config_.buffer.max_bytes, Instant::now()));
 }
 
-std::string Station::alarm_payload(const Alarm& a) const {
+std::string StationAlarms::payload(const Alarm& a) const {
   json p{{"id", a.id}};
   json f = alarm_fields(a);
   f.erase("alarm");
@@ -168,32 +200,13 @@ std::string Station::alarm_payload(const Alarm& a) const {
   return to_text(p);
 }
 
-void Station::publish_alarms() {
+void StationAlarms::republish() {
   for (const auto& id : retained_clears_) publisher_.clear_state("alarms/" + id);
   if (!retained_clears_.empty()) {
     retained_clears_.clear();
-    save_alarms();
+    save();
   }
-  for (const auto& [id, a] : alarms_.alarms()) publisher_.publish_state("alarms/" + id, alarm_payload(a));
-}
-
-void Station::ack_alarm(const Publisher::Command& c, const json& id, const std::string& cmd, const json& args) {
-  if (!args.contains("alarm") || !args["alarm"].is_string() || args["alarm"].get<std::string>().empty())
-    return finish_command(c, id, cmd, args, false, "alarm.ack needs \"alarm\" (an alarm id)", {});
-  std::string by = production_.context().operator_id;
-  if (args.contains("by")) {
-    if (!args["by"].is_string() || args["by"].get<std::string>().empty())
-      return finish_command(c, id, cmd, args, false, "\"by\" must be a non-empty string", {});
-    by = args["by"];
-  }
-  const std::string alarm = args["alarm"];
-  std::string error;
-  auto transitions = alarms_.acknowledge(alarm, by, Instant::now(), error);
-  if (!error.empty()) return finish_command(c, id, cmd, args, false, error, {});
-  alarm_transitions(std::move(transitions));
-  json reply{{"alarm", alarm}, {"state", "acknowledged"}};
-  if (!by.empty()) reply["by"] = by;
-  finish_command(c, id, cmd, args, true, "", reply);
+  for (const auto& [id, a] : engine_.alarms()) publisher_.publish_state("alarms/" + id, payload(a));
 }
 
 }  // namespace tally
