@@ -43,10 +43,17 @@ struct Reading {
 // One code as the scanner delivered it. `code` holds the data characters exactly, with the GS1 separator as ASCII
 // GS (0x1D) and without the terminator or the AIM identifier; `symbology` is the AIM identifier when the scanner
 // sent one ("]C1", "]d2", "]E0"...), else empty. GS1 parsing and the scan rules are the framework's job.
+//
+// `invalid` (non-empty) says the scanner delivered something that is not a code: control bytes, bytes that are not
+// UTF-8 text, more than any symbology holds, an AIM identifier with no data. The station records such a scan with
+// "valid": false and this text as its "reason", and it drives nothing (no rule, no unit, no lot). `code` then shows
+// the bytes escaped so that different bytes never read the same: printable ASCII as is, a backslash as "\\", every
+// other byte as "\xHH".
 struct Scan {
   std::string code;
   std::string symbology;
   wall_time ts = std::chrono::system_clock::now();
+  std::string invalid = {};
 };
 
 // What a pulse counts, from the driver's `counts` key: a registered unit, a rejected unit, or just a pulse total.

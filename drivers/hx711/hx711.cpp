@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "device_error.hpp"
+#include "small_file.hpp"
 #include "fake_gpio.hpp"
 #include "hx711.hpp"
 #include "table_reader.hpp"
@@ -151,10 +152,17 @@ std::function<std::unique_ptr<gpio::Chip>()> fake_chip(TableReader& parent) {
     model->period = std::chrono::microseconds(1'000'000 / sps);
     if (!raw_file.empty()) {
       // The load, as a person puts it on: `echo 58000 > raw_file` (tools/demo, tallyctl calibrate's test).
+      // Read inside collect() (the model latches on DOUT low): never blocking, so a raw_file that is a FIFO, or
+      // anything but a regular file, keeps the last value instead of stalling the event loop (small_file.hpp).
       model->source = [raw_file]() -> std::optional<std::int32_t> {
-        std::ifstream in(raw_file);
-        long long v = 0;
-        if (!(in >> v) || v < -8388608 || v > 8388607) return std::nullopt;
+        const SmallFile f = read_small_file(raw_file, 64);
+        if (f.error || f.too_long) return std::nullopt;
+        char* end = nullptr;
+        errno = 0;
+        const long long v = std::strtoll(f.text.c_str(), &end, 10);
+        if (end == f.text.c_str() || errno == ERANGE || v < -8388608 || v > 8388607) return std::nullopt;
+        while (*end == ' ' || *end == '\n') ++end;
+        if (*end != '\0') return std::nullopt;
         return static_cast<std::int32_t>(v);
       };
     }

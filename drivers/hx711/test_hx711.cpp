@@ -2,11 +2,17 @@
 // timing guard and the sample filtering run for real, only the pins are simulated.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <future>
 
 #include "driver_testing.hpp"
 #include "fake_gpio.hpp"
 #include "hx711/hx711.hpp"
+#include "support/temp_dir.hpp"
 #include "support/wait.hpp"
 
 using namespace tally;
@@ -210,4 +216,28 @@ TEST_CASE("hx711 sample.toml is a valid configuration") {
     INFO(i);
     CHECK(test::configure_driver(&hx711::configure, sample, "sample.toml", i).problems.empty());
   }
+}
+
+TEST_CASE("hx711 fake raw_file that is a FIFO never blocks collect(): the last value stays") {
+  test::TempDir dir;
+  const std::string fifo = dir.file("raw");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto d = test::make_driver(&hx711::configure,
+                             "[[devices]]\nname = \"s\"\ndriver = \"hx711\"\ndout = 5\nsck = 6\nsamples = 1\nunit = \"g\"\n"
+                             "fake = { raw = [1000], sps = 1000, raw_file = \"" + fifo + "\" }\n");
+  d->open();
+  test::RecordingSink got;
+  auto collected = std::async(std::launch::async, [&] {
+    // As the runner does, round after round for 300 ms: past settling, the model latches conversions from raw_file.
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+    while (std::chrono::steady_clock::now() < end) d->collect(got);
+    return true;
+  });
+  const bool returned = collected.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+  if (!returned) {  // blocked opening or reading the FIFO: a writer releases it, so the test fails instead of hanging
+    const int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (w >= 0) ::close(w);
+  }
+  REQUIRE(returned);
+  CHECK(collected.get());
 }

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "device_error.hpp"
+#include "small_file.hpp"
 #include "table_reader.hpp"
 #include "unique_fd.hpp"
 
@@ -17,29 +18,32 @@ namespace tally::iio {
 
 namespace {
 
-// A sysfs attribute as text, or the errno reading it failed with (0 when read).
-struct Attribute {
-  std::string text;
-  int error = 0;
-};
-Attribute read_attribute(const std::string& file) {
-  unique_fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return {"", errno};
-  char buf[128];
-  const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-  if (n < 0) return {"", errno};
-  return {std::string(buf, static_cast<std::size_t>(n)), 0};
-}
+// A sysfs attribute as text, or the errno reading it failed with (0 when read). Never blocks (small_file.hpp): a
+// path that is a FIFO or a device node instead of a sysfs file is an error, not a wait.
+using Attribute = SmallFile;
+Attribute read_attribute(const std::string& file) { return read_small_file(file); }
 
-std::optional<double> number(const std::string& text) {
+// The largest magnitude an IIO attribute can hold: the kernel formats values from 32- and 64-bit integers
+// (iio_format_value(): IIO_VAL_INT, IIO_VAL_INT_64, IIO_VAL_INT_PLUS_MICRO/NANO, IIO_VAL_FRACTIONAL), so anything
+// beyond 2^63 (5e304, "inf", a 300-digit string) is not a value the sensor gave.
+constexpr double kMaxIioValue = 9223372036854775808.0;
+
+// A number as the kernel prints it; `out_of_range` when it is a number no IIO attribute can hold.
+struct Number {
+  std::optional<double> value;
+  bool out_of_range = false;
+};
+Number number(const std::string& text) {
   const char* begin = text.c_str();
   char* end = nullptr;
   errno = 0;
   const double v = std::strtod(begin, &end);
-  if (end == begin || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+  if (end == begin) return {};
+  const bool range = errno == ERANGE || !std::isfinite(v) || std::fabs(v) > kMaxIioValue;
   while (*end == '\n' || *end == ' ') ++end;
-  if (*end != '\0') return std::nullopt;
-  return v;
+  if (*end != '\0') return {};
+  if (range) return {std::nullopt, true};
+  return {v, false};
 }
 
 bool exists(const std::string& file) { return ::access(file.c_str(), F_OK) == 0; }
@@ -77,21 +81,25 @@ class Iio final : public Driver {
       // EINVAL; hx711 when DOUT never goes low): a fault reading, the device itself is there.
       return sink.reading(Reading::faulted(s_.quantity, s_.unit, "sensor-fault"));
     }
+    if (raw.error == ENOTSUP) throw device_error(ENOTSUP, raw_ + ": not a regular file (a FIFO or device node?), not an IIO attribute");
     if (raw.error) throw device_error(raw.error, raw_);
-    const auto value = number(raw.text);
-    if (!value) return sink.dropped("not a number in " + raw_);
+    // A value cut short is no value: an attribute longer than a page is not one the kernel wrote.
+    if (raw.too_long) return fault(sink, "attribute-too-long", raw_ + " holds more than 4096 bytes");
+    const Number value = number(raw.text);
+    if (value.out_of_range) return fault(sink, "out-of-range", raw_ + " holds a value beyond any IIO value");
+    if (!value.value) return sink.dropped("not a number in " + raw_);
     if (s_.calibration_scale) {
-      last_raw_ = *value;
+      last_raw_ = *value.value;
       answer_raw();
-      return sink.reading(Reading::measured(s_.quantity, (*value - s_.calibration_offset) / *s_.calibration_scale, s_.unit));
+      return publish(sink, (*value.value - s_.calibration_offset) / *s_.calibration_scale);
     }
     double offset = 0, scale = 1;
     if (!processed_) {
       if (!attribute(offset_file_, offset, sink) || !attribute(scale_file_, scale, sink)) return;
     }
-    last_raw_ = *value;
+    last_raw_ = *value.value;
     answer_raw();
-    sink.reading(Reading::measured(s_.quantity, (*value + offset) * scale * factor_, s_.unit));
+    publish(sink, (*value.value + offset) * scale * factor_);
   }
 
   bool start_command(std::string_view name, CommandDone done) override {
@@ -110,13 +118,25 @@ class Iio final : public Driver {
     if (file.empty()) return true;
     const Attribute a = read_attribute(file);
     if (a.error) throw device_error(a.error, file);
-    const auto v = number(a.text);
-    if (!v) {
+    if (a.too_long) return fault(sink, "attribute-too-long", file + " holds more than 4096 bytes"), false;
+    const Number v = number(a.text);
+    if (v.out_of_range) return fault(sink, "out-of-range", file + " holds a value beyond any IIO value"), false;
+    if (!v.value) {
       sink.dropped("not a number in " + file);
       return false;
     }
-    out = *v;
+    out = *v.value;
     return true;
+  }
+  // A fault reading: value null, `what` names the fault (`detail` is for the reader of this code: which file).
+  void fault(InputSink& sink, const std::string& what, const std::string& /*detail*/) {
+    sink.reading(Reading::faulted(s_.quantity, s_.unit, what));
+  }
+  // A result that does not fit a double (raw, offset and scale each in range, a calibration scale near 0) is a
+  // fault, never a reading whose value the JSON writer would turn into null.
+  void publish(InputSink& sink, double v) {
+    if (!std::isfinite(v)) return fault(sink, "out-of-range", raw_ + ": the converted value overflows");
+    sink.reading(Reading::measured(s_.quantity, v, s_.unit));
   }
   void answer_raw() {
     if (auto done = std::exchange(raw_request_, nullptr)) done(true, std::to_string(std::llround(last_raw_)));

@@ -3,7 +3,11 @@
 // would hold.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <future>
 
 #include <sys/stat.h>
 
@@ -186,4 +190,84 @@ TEST_CASE("iio sample.toml is a valid configuration") {
     INFO(i);
     CHECK(test::configure_driver(&iio::configure, sample, "sample.toml", i).problems.empty());
   }
+}
+
+TEST_CASE("values no IIO attribute can hold, overflows and over-long text are readings with a fault, never a value") {
+  Sysfs sys;
+  const auto dev = sys.device("0", "ads1015");
+  auto one = [&](const std::string& keys = "") {
+    auto d = driver("path = \"" + dev + "\"\nchannel = \"in_voltage0\"\n" + keys);
+    d->open();
+    test::RecordingSink got;
+    d->collect(got);
+    REQUIRE(got.readings.size() == 1);
+    return got.readings[0];
+  };
+  SECTION("5e304 mV: beyond the 64-bit integers the kernel formats") {
+    sys.attr(dev, "in_voltage0_raw", "5e304");
+    const Reading r = one();
+    CHECK_FALSE(r.value);
+    CHECK(r.fault == "out-of-range");
+  }
+  SECTION("a number that overflows a double") {
+    sys.attr(dev, "in_voltage0_raw", "1e999");
+    CHECK(one().fault == "out-of-range");
+  }
+  SECTION("a 300-digit number (before: its first 127 characters were read as 1e126)") {
+    sys.attr(dev, "in_voltage0_raw", std::string(300, '9'));
+    const Reading r = one();
+    CHECK_FALSE(r.value);
+    CHECK(r.fault == "out-of-range");
+  }
+  SECTION("more text than a sysfs page") {
+    sys.attr(dev, "in_voltage0_raw", "12" + std::string(5000, ' '));
+    const Reading r = one();
+    CHECK_FALSE(r.value);
+    CHECK(r.fault == "attribute-too-long");
+  }
+  SECTION("a scale attribute beyond range") {
+    sys.attr(dev, "in_voltage0_raw", "100");
+    sys.attr(dev, "in_voltage0_scale", "1e300");
+    CHECK(one().fault == "out-of-range");
+  }
+  SECTION("a calibration that divides into infinity (before: \"value\": null and no fault)") {
+    sys.attr(dev, "in_voltage0_raw", "9000000000000000000");
+    const Reading r = one("scale = 1e-300\nunit = \"g\"\n");
+    CHECK_FALSE(r.value);
+    CHECK(r.fault == "out-of-range");
+  }
+  SECTION("an ordinary value still reads") {
+    sys.attr(dev, "in_voltage0_raw", "1500");
+    sys.attr(dev, "in_voltage0_scale", "1.000000000");
+    const Reading r = one();
+    REQUIRE(r.value);
+    CHECK(*r.value == Approx(1.5));
+    CHECK(r.fault.empty());
+  }
+}
+
+TEST_CASE("an IIO _raw that is a FIFO never blocks: collect() returns at once with a device error") {
+  Sysfs sys;
+  const auto dev = sys.device("0", "ads1015");
+  const std::string raw = dev + "/in_voltage0_raw";
+  REQUIRE(::mkfifo(raw.c_str(), 0600) == 0);
+  auto d = driver("path = \"" + dev + "\"\nchannel = \"in_voltage0\"\n");
+  d->open();
+  test::RecordingSink got;
+  auto collected = std::async(std::launch::async, [&] {
+    try {
+      d->collect(got);
+    } catch (const device_error& e) {
+      return e.errnum();
+    }
+    return 0;
+  });
+  const bool returned = collected.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+  if (!returned) {  // blocked in open() or read(): a writer lets it go, so the test can fail instead of hang
+    const int w = ::open(raw.c_str(), O_WRONLY | O_NONBLOCK);
+    if (w >= 0) ::close(w);
+  }
+  REQUIRE(returned);
+  CHECK(collected.get() == ENOTSUP);
+  CHECK(got.readings.empty());
 }

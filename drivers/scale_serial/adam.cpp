@@ -16,8 +16,9 @@ namespace tally::scale_serial {
 namespace {
 
 // Words in front of the weight that name it; longest first so "Gross Wt" is not read as "Gross".
-constexpr std::array<std::string_view, 8> kWeightPrefixes{"Gross Wt.", "Gross Wt", "Net Wt.", "Net Wt", "GROSS", "NET",
-                                                          "Wt.", "GS"};
+// "G/W" / "N/W" label the gross / net reply of a CPWplus to G / N (a CPWplus driver for Odoo, quoting the manual).
+constexpr std::array<std::string_view, 10> kWeightPrefixes{"Gross Wt.", "Gross Wt", "Net Wt.", "Net Wt", "GROSS", "NET",
+                                                           "Wt.",       "G/W",      "N/W",     "GS"};
 // Lines whose value is not the load on the pan (an accumulated total, a count, the piece weight, a date).
 constexpr std::array<std::string_view, 6> kOtherLines{"Total", "No.", "Unit Wt", "PCS", "Date", "Time"};
 

@@ -455,3 +455,50 @@ TEST_CASE("scale-serial Sartorius autoprint: identification and status lines are
   b.run_for(50ms);
   CHECK(b.count() == 4);
 }
+
+TEST_CASE("scale-serial Sartorius: status lines and refusals are readings with a fault, never silence") {
+  Bench b("protocol = \"sartorius\"\npoll_ms = 0\ntimeout_ms = 0\n");
+  b.driver->open();
+  // Forms real balances send (sartoriuslib's and sartoriusb's tests, corpus/sartorius.tsv): bare special codes, "Stat"
+  // with one blank, a refusal, "?" before the sign, the sign glued to the digits.
+  b.pty.write("H\r\nStat Low\r\nStat ERR 101\r\nAPP. ERR\r\nERR\r\n?+     1.0 g\r\n+123.45678 g  \r\n");
+  REQUIRE(b.run_until([&] { return b.count() == 7; }));
+  const auto& r = b.got.readings;
+  for (std::size_t i = 0; i < 5; ++i) {
+    INFO(i);
+    CHECK_FALSE(r[i].value);
+    CHECK(r[i].stable == false);
+  }
+  CHECK(r[0].fault == "overload");
+  CHECK(r[1].fault == "underload");
+  CHECK(r[2].fault == "error 101");
+  CHECK(r[3].fault == "error APP. ERR");
+  CHECK(r[4].fault == "error: command refused (ERR)");
+  CHECK(*r[5].value == Approx(1.0));
+  CHECK(r[5].stable == false);  // "?" says not stable, though the unit is there
+  CHECK(*r[6].value == Approx(123.45678));
+  CHECK(r[6].stable == true);
+  CHECK(b.got.drops.empty());
+}
+
+TEST_CASE("scale-serial Sartorius: ERR refuses a tare in flight") {
+  Bench b("protocol = \"sartorius\"\npoll_ms = 0\ntimeout_ms = 0\n");
+  b.driver->open();
+  REQUIRE(b.command("tare"));
+  CHECK(b.expect_sent("\x1bU\r\n").find("\x1bU\r\n") != std::string::npos);
+  b.pty.write("ERR\r\n");
+  REQUIRE(b.run_until([&] { return b.outcome.has_value(); }));
+  CHECK_FALSE(b.outcome->ok);
+  CHECK(b.outcome->detail == "scale refused tare: command refused (ERR)");
+  CHECK(b.count() == 0);  // the refusal answers the command: not also a faulted reading
+}
+
+TEST_CASE("scale-serial Adam CPWplus: G/W and N/W replies are weights") {
+  Bench b("protocol = \"adam\"\npoll_ms = 0\ntimeout_ms = 0\nunit = \"kg\"\n");
+  b.driver->open();
+  b.pty.write("G/W  + 5.00 lb\r\nN/W  - 0.50 kg\r\n");
+  REQUIRE(b.run_until([&] { return b.count() == 2; }));
+  CHECK(*b.got.readings[0].value == Approx(2.268).margin(0.001));
+  CHECK(*b.got.readings[1].value == Approx(-0.50));
+  CHECK(b.got.drops.empty());
+}

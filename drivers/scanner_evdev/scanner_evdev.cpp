@@ -82,11 +82,29 @@ class ScannerEvdev final : public Driver {
       if (n < 0) throw_from_errno("read " + s_.path);
       if (n == 0) throw device_error(ENODEV, "read " + s_.path + ": end of file");
       const auto now = WedgeDecoder::clock::now();
+      last_bytes_ = now;
       events.clear();
+      const auto resyncs = reader_.resyncs();
       reader_.feed({buf, static_cast<std::size_t>(n)}, events);
       for (const auto& e : events) decoder_.feed(e, now, out);
+      if (reader_.resyncs() != resyncs) {
+        sink.dropped("input_event stream out of step (a truncated record): resynchronised");
+        decoder_.discard(out);
+      }
     }
-    decoder_.idle(WedgeDecoder::clock::now(), out);
+    // A record left incomplete with nothing following (a writer that wrote part of one): discard it, counted, so
+    // the next record is read in step, and lose the code in progress as the kernel's SYN_DROPPED would.
+    const auto now = WedgeDecoder::clock::now();
+    std::optional<WedgeDecoder::clock::time_point> partial_deadline;
+    if (reader_.pending() > 0) {
+      if (now - last_bytes_ >= kTruncatedAfter) {
+        sink.dropped("truncated input_event (" + std::to_string(reader_.drop_partial()) + " bytes) discarded");
+        decoder_.discard(out);
+      } else {
+        partial_deadline = last_bytes_ + kTruncatedAfter;
+      }
+    }
+    decoder_.idle(now, out);
     const auto ts = std::chrono::system_clock::now();
     for (auto& d : out) {
       if (!d.dropped.empty()) {
@@ -95,7 +113,9 @@ class ScannerEvdev final : public Driver {
       }
       sink.scan(Scan{std::move(d.code), std::move(d.symbology), ts});
     }
-    if (const auto deadline = decoder_.deadline()) {
+    auto deadline = decoder_.deadline();
+    if (partial_deadline && (!deadline || *partial_deadline < *deadline)) deadline = partial_deadline;
+    if (deadline) {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - WedgeDecoder::clock::now());
       sink.wake_after(std::max(left, std::chrono::milliseconds{1}));
     }
@@ -106,6 +126,10 @@ class ScannerEvdev final : public Driver {
   EventReader reader_;
   WedgeDecoder decoder_;
   unique_fd fd_;
+  // A writer writes a record in one write() (the kernel always; a FIFO writer of <= PIPE_BUF bytes atomically):
+  // part of one still alone after this long was truncated.
+  static constexpr std::chrono::milliseconds kTruncatedAfter{100};
+  WedgeDecoder::clock::time_point last_bytes_{};
 };
 
 }  // namespace

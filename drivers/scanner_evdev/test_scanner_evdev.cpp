@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/input.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "driver_testing.hpp"
 #include "scanner_evdev.hpp"
 #include "support/temp_dir.hpp"
+#include "support/wait.hpp"
 #include "wedge_decoder.hpp"
 
 using namespace tally;
@@ -91,4 +93,63 @@ TEST_CASE("scanner-evdev sample.toml is a valid configuration") {
   const auto c = test::configure_driver(&scanner_evdev::configure, sample, "sample.toml");
   CHECK(c.problems.empty());
   CHECK(c.make);
+}
+
+namespace {
+// A record as the kernel writes it: with the time it happened (tv_usec 0..999999).
+std::string record(std::uint16_t type, std::uint16_t code, std::int32_t value) {
+  struct input_event e {};
+  ::gettimeofday(&e.time, nullptr);
+  e.type = type, e.code = code, e.value = value;
+  return std::string(reinterpret_cast<const char*>(&e), sizeof e);
+}
+std::string keys(std::initializer_list<std::uint16_t> codes) {
+  std::string out;
+  for (auto k : codes) out += record(EV_KEY, k, 1) + record(EV_SYN, 0, 0) + record(EV_KEY, k, 0) + record(EV_SYN, 0, 0);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("a truncated input_event on a FIFO: the reader resynchronises and counts the drop") {
+  test::TempDir dir;
+  const std::string fifo = dir.path() + "/scanner";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto driver = test::make_driver(scanner_evdev::configure, "[[devices]]\nname = \"s\"\ndriver = \"scanner-evdev\"\npath = \"" +
+                                                                fifo + "\"\ngrab = false\n");
+  driver->open();
+  const int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+  REQUIRE(w >= 0);
+  auto write_all = [&](const std::string& bytes) {
+    REQUIRE(::write(w, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  };
+  test::RecordingSink sink;
+  const std::string enter = record(EV_KEY, KEY_ENTER, 1) + record(EV_KEY, KEY_ENTER, 0);
+
+  SECTION("part of a record, then nothing: discarded after a pause, the next code reads in step") {
+    write_all(record(EV_KEY, KEY_1, 1).substr(0, 10));
+    driver->collect(sink);
+    REQUIRE_FALSE(sink.wakeups.empty());  // the driver asks to come back to look at the partial record
+    REQUIRE(test::wait_until([&] {
+      driver->collect(sink);
+      return !sink.drops.empty();
+    }, std::chrono::seconds(3)));
+    CHECK(sink.drops[0] == "truncated input_event (10 bytes) discarded");
+  }
+  SECTION("part of a record followed at once by whole ones: out of step is seen, and the stream resynchronised") {
+    write_all(record(EV_KEY, KEY_1, 1).substr(0, 10) + keys({KEY_1, KEY_2}) + enter);
+    driver->collect(sink);
+    REQUIRE_FALSE(sink.drops.empty());
+    CHECK(sink.drops[0] == "input_event stream out of step (a truncated record): resynchronised");
+    CHECK(sink.scans.empty());  // what came with the broken record is not trusted: never a wrong code
+  }
+  // Either way the next scan reads exactly (before: out of step for good, no code ever again).
+  write_all(keys({KEY_4, KEY_5, KEY_6}) + enter);
+  REQUIRE(test::wait_until([&] {
+    driver->collect(sink);
+    return !sink.scans.empty();
+  }, std::chrono::seconds(3)));
+  REQUIRE(sink.scans.size() == 1);
+  CHECK(sink.scans[0].code == "456");
+  ::close(w);
+  driver->close();
 }

@@ -32,11 +32,28 @@ void EventReader::feed(std::string_view bytes, std::vector<InputEvent>& out) {
   // Offsets of type/code/value after the two-long timeval: 8 on 32-bit, 16 on 64-bit.
   const std::size_t at = size_ - 8;
   std::size_t pos = 0;
+  const std::size_t half = (size_ - 8) / 2;  // sizeof(long): tv_sec, then tv_usec
   for (; pos + size_ <= partial_.size(); pos += size_) {
     InputEvent e;
     std::memcpy(&e.type, partial_.data() + pos + at, 2);
     std::memcpy(&e.code, partial_.data() + pos + at + 2, 2);
     std::memcpy(&e.value, partial_.data() + pos + at + 4, 4);
+    std::int64_t usec = 0;
+    if (half == 8) {
+      std::memcpy(&usec, partial_.data() + pos + half, 8);
+    } else {
+      std::int32_t u32 = 0;
+      std::memcpy(&u32, partial_.data() + pos + half, 4);
+      usec = u32;
+    }
+    // linux/input-event-codes.h: EV_MAX is 0x1f; the kernel's tv_usec is 0..999999. Neither holds: out of step (a
+    // truncated record before this one). What is buffered cannot be trusted: discard it (the driver then discards the
+    // code in progress) and start again with the next read, which begins with a whole record from its writer.
+    if (e.type > 0x1f || usec < 0 || usec > 999'999) {
+      ++resyncs_;
+      partial_.clear();
+      return;
+    }
     out.push_back(e);
   }
   partial_.erase(0, pos);
@@ -80,6 +97,11 @@ void WedgeDecoder::append(std::string_view text, std::vector<Decoded>& out) {
     return;
   }
   code_.append(text);
+}
+
+void WedgeDecoder::discard(std::vector<Decoded>& out) {
+  if (lost_ || overlong_ || !code_.empty()) out.push_back({{}, {}, "input events lost (a truncated record) during a code"});
+  reset();
 }
 
 void WedgeDecoder::finish(std::vector<Decoded>& out) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "keymap.hpp"
@@ -37,10 +38,19 @@ class EventReader {
   void feed(std::string_view bytes, std::vector<InputEvent>& out);
   void reset() { partial_.clear(); }
   std::size_t size() const { return size_; }
+  // Bytes of a record not yet complete. A writer (the kernel, the emulator) writes whole records in one write(), so
+  // bytes that stay incomplete while nothing follows are a truncated record: drop_partial() discards them and the
+  // next record starts in step again.
+  std::size_t pending() const { return partial_.size(); }
+  std::size_t drop_partial() { return std::exchange(partial_, {}).size(); }
+  // Records that cannot be an input_event (type beyond EV_MAX, microseconds beyond 999,999): the stream is out of
+  // step. feed() then discards what it holds and counts it here (the caller discards the code in progress).
+  std::size_t resyncs() const { return resyncs_; }
 
  private:
   std::size_t size_;
   std::string partial_;
+  std::size_t resyncs_ = 0;
 };
 
 enum class Terminator { enter, tab, none };
@@ -77,6 +87,9 @@ class WedgeDecoder {
   void feed(const InputEvent& e, clock::time_point now, std::vector<Decoded>& out);
   // No event since: ends a pending code when the inter-key timeout has passed.
   void idle(clock::time_point now, std::vector<Decoded>& out);
+  // The event stream lost records (a truncated input_event): the code in progress cannot be trusted. Drops it
+  // (reported in `out` when there was one) and forgets the modifiers, as after a reset().
+  void discard(std::vector<Decoded>& out);
   // When idle() should be called next, if a code is pending.
   std::optional<clock::time_point> deadline() const;
   void reset();

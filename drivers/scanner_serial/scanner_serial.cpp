@@ -1,6 +1,10 @@
 // scanner-serial: a CDC-ACM scanner is a tty that prints each code followed by CR, LF or CR LF (the usual
 // "serial suffix" setting). The port is opened raw like every serial driver; the line splitter is shared.
+// Every line is a scan: one that is not a code (line noise, a flood of random bytes) is an invalid scan, recorded
+// with its bytes escaped and never driving a unit (code_text.hpp says what is text).
 #include "scanner_serial.hpp"
+
+#include "scanner_serial/code_text.hpp"
 
 #include "device_error.hpp"
 #include "serial/line_splitter.hpp"
@@ -27,24 +31,27 @@ class ScannerSerial final : public Driver {
         port_.get(), s_.port, splitter_,
         [&](std::string_view line, wall_time ts) {
           LineScan l = parse_line(line);
-          if (l.noise) return sink.dropped("noise");
-          sink.scan(Scan{std::move(l.code), std::move(l.symbology), ts});
+          sink.scan(Scan{std::move(l.code), std::move(l.symbology), ts, std::move(l.invalid)});
         },
-        [&] { sink.dropped("code too long"); });
+        // The splitter keeps no part of a line past its limit: the scan says how long, not what.
+        [&] { sink.scan(Scan{"", "", std::chrono::system_clock::now(), "longer than " + std::to_string(kMaxCode) + " bytes"}); });
   }
 
  private:
   SerialSettings s_;
   unique_fd port_;
-  LineSplitter splitter_{4096};  // a DataMatrix holds up to 3,116 characters
+  LineSplitter splitter_{kMaxCode};
 };
 
 }  // namespace
 
 LineScan parse_line(std::string_view line) {
   LineScan l;
-  for (unsigned char c : line)
-    if ((c < 0x20 && c != 0x1D) || c == 0x7F) return l.noise = true, l;
+  if (std::string why = text_problem(line); !why.empty()) {
+    l.code = escape_bytes(line);
+    l.invalid = std::move(why);
+    return l;
+  }
   l.code = std::string(line);
   // AIM ISO/IEC 15424 symbology identifier: ']', the symbology letter, a modifier character.
   if (l.code.size() >= 3 && l.code[0] == ']' && std::isalpha(static_cast<unsigned char>(l.code[1])) &&
@@ -52,7 +59,8 @@ LineScan parse_line(std::string_view line) {
     l.symbology = l.code.substr(0, 3);
     l.code.erase(0, 3);
   }
-  if (l.code.empty()) l.noise = true;
+  // PRODUCT: a scan that is only a symbology identifier is recorded as invalid, not dropped.
+  if (l.code.empty()) l.invalid = "only a symbology identifier (" + l.symbology + "), no data";
   return l;
 }
 

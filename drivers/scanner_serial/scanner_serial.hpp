@@ -8,10 +8,10 @@
 namespace tally::scanner_serial {
 
 // A received line -> the scan it holds: the AIM identifier ("]C1") split off when the scanner sends one, GS (0x1D)
-// kept. nullopt-like empty code when the line is noise (control bytes other than GS, or nothing left).
+// kept. `invalid` says why the line is not a code (control bytes, not UTF-8, an identifier with no data); the code is
+// then the line's bytes escaped (code_text.hpp), so two different lines never give the same code.
 struct LineScan {
-  std::string code, symbology;
-  bool noise = false;
+  std::string code, symbology, invalid;
 };
 LineScan parse_line(std::string_view line);
 
