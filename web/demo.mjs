@@ -3,7 +3,7 @@
 // tallyd stations with simulated devices (test/rig.mjs: bench-1 at a hold step, bench-2 idle after a batch that
 // completed out of spec, assembly-3 with a work order). Prints the address to open; Ctrl-C stops everything.
 //   node web/demo.mjs                         # runs until Ctrl-C
-//   node web/demo.mjs --minutes 15 --screenshots docs   # then saves screenshots and stops (docs/web-*.png)
+//   node web/demo.mjs --minutes 10 --screenshots docs   # then saves screenshots and stops (docs/web-*.png)
 // Needs a built tallyd (build/daemon/tallyd, or TALLYD_PATH) and web/install done (tools/install-deps does both
 // the packages and web/install). The alarm shown is a sample published by this script: see docs/web.md.
 import path from "node:path";
@@ -29,7 +29,7 @@ process.on("SIGTERM", () => finish(0));
 try {
   await rig.up();
   console.log(`demo: open ${rig.url} (from another machine: this machine's address, port ${rig.wsPort})`);
-  console.log(`demo: log in (Settings) as owner, password ${password("owner")}; or display / ${password("display")} to only watch`);
+  console.log(`demo: log in as owner, password ${password("owner")}; or display / ${password("display")} to only watch`);
   console.log(`demo: stations publish on mqtt://127.0.0.1:${rig.mqttPort}; Ctrl-C stops`);
   setTimeout(() => rig.engine.publish("tally/bench-1/alarms/kettle-overheat", JSON.stringify({
     id: "kettle-overheat", state: "active", severity: "critical", device: "kettle", message: "sample alarm (demo): kettle above 49.5 degC for 5 s",

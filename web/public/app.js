@@ -59,6 +59,7 @@ function device(st, name) {
 let client = null;
 let connected = false;
 let lastMessageAt = null;
+let refused = false;  // the broker refused the login: nothing is retried until the form is sent again
 let viewing = null;  // the station id whose page is open, else null
 const clientId = "tally-web-" + Math.random().toString(16).slice(2, 10);
 
@@ -82,6 +83,7 @@ function stationTopics(id) {
 function connect() {
   if (client) client.end(true);
   connected = false;
+  refused = false;
   hideBanner();
   showConnection("Connecting…", "");
   client = mqtt.connect(settings.url, {
@@ -105,17 +107,19 @@ function connect() {
                  " and are greyed. Reconnecting by itself.");
       render();
     }
-    showConnection("Offline", "down");
+    showConnection(refused ? "Not connected" : "Offline", "down");
   });
   client.on("error", (err) => {
     const text = String(err && err.message || err);
     if (/not authori[sz]ed|bad user name or password/i.test(text)) {
       // Retrying the same password every 2 s helps nobody: stop, and ask again.
+      refused = true;
       client.end(true);
       settings.password = "";
       settings.anonymous = false;
       saveSettings();
       askLogin("The broker refused this user name or password.");
+      return;
     }
     showConnection("Offline", "down");
   });
