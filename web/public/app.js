@@ -677,7 +677,7 @@ function chartOptions(entry, fig) {
     },
     axes: [
       { stroke: "#b1bac4", grid: { stroke: "#30363d" }, ticks: { stroke: "#30363d" }, font: "14px system-ui", space: 80 },
-      { stroke: "#b1bac4", grid: { stroke: "#30363d" }, ticks: { stroke: "#30363d" }, font: "14px system-ui", size: 64,
+      { stroke: "#b1bac4", grid: { stroke: "#30363d" }, ticks: { stroke: "#30363d" }, font: "14px system-ui", size: 80,
         values: (u, ticks) => ticks.map((v) => withUnit(v, entry.unit, 1)) },
     ],
     series: [
@@ -695,7 +695,8 @@ function chartOptions(entry, fig) {
         const left = u.bbox.left, right = u.bbox.left + u.bbox.width;
         for (const band of entry.bands) {
           const x1 = Math.max(left, u.valToPos(band.from, "x", true));
-          const x2 = band.now ? right : Math.min(right, u.valToPos(band.to, "x", true));
+          // At least 4 px wide: a step of a few seconds in an hour is still seen (and listed under the chart).
+          const x2 = band.now ? right : Math.min(right, Math.max(x1 + 4, u.valToPos(band.to, "x", true)));
           if (!(x2 > x1)) continue;
           const y1 = u.valToPos(band.max, "y", true), y2 = u.valToPos(band.min, "y", true);
           ctx.save();
