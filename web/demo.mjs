@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Try the live view without hardware: a mosquitto with the websockets listener serving web/public, and three
-// tallyd stations with simulated devices (test/rig.mjs). Prints the address to open; Ctrl-C stops everything.
+// tallyd stations with simulated devices (test/rig.mjs: bench-1 at a hold step, bench-2 idle after a batch that
+// completed out of spec, assembly-3 with a work order). Prints the address to open; Ctrl-C stops everything.
 //   node web/demo.mjs                         # runs until Ctrl-C
-//   node web/demo.mjs --minutes 15 --screenshots docs   # then saves screenshots and stops (docs/web-*.png)
+//   node web/demo.mjs --minutes 10 --screenshots docs   # then saves screenshots and stops (docs/web-*.png)
 // Needs a built tallyd (build/daemon/tallyd, or TALLYD_PATH) and web/install done (tools/install-deps does both
 // the packages and web/install). The alarm shown is a sample published by this script: see docs/web.md.
 import path from "node:path";
@@ -28,7 +29,7 @@ process.on("SIGTERM", () => finish(0));
 try {
   await rig.up();
   console.log(`demo: open ${rig.url} (from another machine: this machine's address, port ${rig.wsPort})`);
-  console.log(`demo: log in (Settings) as owner, password ${password("owner")}; or display / ${password("display")} to only watch`);
+  console.log(`demo: log in as owner, password ${password("owner")}; or display / ${password("display")} to only watch`);
   console.log(`demo: stations publish on mqtt://127.0.0.1:${rig.mqttPort}; Ctrl-C stops`);
   setTimeout(() => rig.engine.publish("tally/bench-1/alarms/kettle-overheat", JSON.stringify({
     id: "kettle-overheat", state: "active", severity: "critical", device: "kettle", message: "sample alarm (demo): kettle above 49.5 degC for 5 s",
@@ -47,8 +48,11 @@ try {
         await page.close();
         console.log("demo: saved " + path.join(shots, file));
       };
+      // A 360 px phone (at 2x), a 768 px tablet and a 1280 px desktop (docs/web.md, README.md).
       await take("web-station-desktop.png", 1280, 900, "#/station/bench-1", false);
-      await take("web-station-phone.png", 390, 844, "#/station/bench-1", true);
+      await take("web-station-phone.png", 360, 740, "#/station/bench-1", true);
+      await take("web-overview-phone.png", 360, 740, "#/", true);
+      await take("web-station-tablet.png", 768, 1024, "#/station/bench-2", true);
       await take("web-overview-desktop.png", 1280, 720, "#/", false);
     }
     await finish(0);

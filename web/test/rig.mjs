@@ -15,7 +15,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const publicDir = path.resolve(here, "..", "public");
 const aclFile = path.resolve(here, "..", "..", "config", "mosquitto-web.acl");
 // Users as docs/web.md sets them up: one per station (its id), the owner, and a watch-only display.
-export const users = ["bench-1", "bench-2", "assembly-3", "owner", "display"];
+// "line-9" has no tallyd: the test publishes as that station would (a work order well under way).
+export const users = ["bench-1", "bench-2", "assembly-3", "line-9", "owner", "display"];
 export const password = (user) => user + "-secret";
 
 function freePort() {
@@ -46,7 +47,7 @@ export function stop(child) {
   });
 }
 
-const recipe = `
+const recipe = (alarmAfter = 10) => `
 [[recipes]]
 id = "lavender-soap"
 name = "Lavender soap, 40 bars"
@@ -63,6 +64,7 @@ name = "Lavender soap, 40 bars"
   min = 43.0
   max = 49.0
   hold_s = 600
+  alarm_after_s = ${alarmAfter}
   [[recipes.steps]]
   name = "pour-moulds"
   kind = "manual"
@@ -120,10 +122,10 @@ export class Rig {
   stopBroker() { return stop(this.running("mosquitto")); }
   get url() { return `http://127.0.0.1:${this.wsPort}/?prefix=tally`; }
 
-  stationConfig(id, mode, devices) {
+  stationConfig(id, mode, devices, alarmAfter) {
     return `[station]\nid = "${id}"\nmode = "${mode}"\n\n[mqtt]\nurl = "tcp://127.0.0.1:${this.mqttPort}"\nkeepalive_s = 5\n` +
            `username = "${id}"\npassword_file = "${path.join(this.tmp, id + ".pw")}"\n\n` +
-           `[buffer]\npath = "${path.join(this.tmp, id + ".db")}"\n\n${devices}\n${mode === "process" ? recipe : ""}`;
+           `[buffer]\npath = "${path.join(this.tmp, id + ".db")}"\n\n${devices}\n${mode === "process" ? recipe(alarmAfter) : ""}`;
   }
   startStation(id) { return this.start("tallyd-" + id, this.tallyd, ["--config", path.join(this.tmp, id + ".toml")]); }
   stopStation(id) { return stop(this.running("tallyd-" + id)); }
@@ -178,9 +180,11 @@ export class Rig {
     // Inside the heat-oils step's 43..49 degC: tallyd's own alarm engine stays quiet, the test raises alarms itself.
     const kettle = device("kettle", "temperature", "degC",
       `waveform = "sine"\nmin = 43.5\nmax = 48.5\nperiod_s = ${this.kettlePeriod}\nnoise = 0.1\npoll_ms = 250`);
-    const coldKettle = device("kettle", "temperature", "degC", "waveform = \"constant\"\nmin = 21.0\nmax = 21.0\npoll_ms = 5000");
+    // bench-2's kettle swings in and out of 43..49 (46 degC for 8 s, then 40 for 8 s): its batch B-2000 ends
+    // complete with exactly one excursion and heat-oils.range raised (alarm_after_s = 2 on that station).
+    const swingKettle = device("kettle", "temperature", "degC", "waveform = \"square\"\nmin = 40.0\nmax = 46.0\nperiod_s = 16\npoll_ms = 500");
     fs.writeFileSync(path.join(this.tmp, "bench-1.toml"), this.stationConfig("bench-1", "process", kettle + scale));
-    fs.writeFileSync(path.join(this.tmp, "bench-2.toml"), this.stationConfig("bench-2", "process", scale + coldKettle));
+    fs.writeFileSync(path.join(this.tmp, "bench-2.toml"), this.stationConfig("bench-2", "process", scale + swingKettle, 2));
     fs.writeFileSync(path.join(this.tmp, "assembly-3.toml"), this.stationConfig("assembly-3", "discrete", ""));
     for (const id of ["bench-1", "bench-2", "assembly-3"]) this.startStation(id);
     for (const id of ["bench-1", "bench-2", "assembly-3"]) {
@@ -190,6 +194,7 @@ export class Rig {
       });
     }
 
+    const benchTwo = this.completeWithDeviations();
     // A batch that went wrong (the scale never reaches 3200 +- 10 g), so there is a last batch record to show, then
     // the batch the owner watches, at its hold step.
     await this.command("bench-1", "operator.set", { operator: "ana" });
@@ -198,9 +203,30 @@ export class Rig {
     await this.command("bench-1", "batch.end", { outcome: "aborted", note: "oil short" });
     await this.command("bench-1", "batch.start", { batch: "B-1042", recipe: "lavender-soap" });
     await this.command("bench-1", "step.next");
-    await this.command("bench-2", "batch.start", { batch: "B-2001", recipe: "lavender-soap" });
     await this.command("assembly-3", "work_order.start", { work_order: "WO-77", target: 50 });
     for (const serial of ["SN-0001", "SN-0002", "SN-0003"]) await this.command("assembly-3", "unit.add", { serial });
+    await benchTwo;
+  }
+
+  // bench-2's batch B-2000, run to its end: the weigh step out of tolerance, the hold step started while the kettle is
+  // in range and ended 4 s after it left it (one excursion, heat-oils.range raised after 2 s), the last step done:
+  // outcome "complete" with failed_steps ["weigh-oils", "heat-oils"]. bench-2 is then idle (no batch).
+  async completeWithDeviations() {
+    const kettle = (from, inRange) => until("bench-2's kettle " + (inRange ? "in" : "out of") + " range", () => {
+      for (let i = from; i < this.seen.length; i++) {
+        const [t, p] = this.seen[i];
+        if (t === "tally/bench-2/readings/kettle" && p && (JSON.parse(p).value >= 43) === inRange) return i + 1;
+      }
+      return false;
+    }, 20000);
+    await this.command("bench-2", "operator.set", { operator: "bo" });
+    await this.command("bench-2", "batch.start", { batch: "B-2000", recipe: "lavender-soap" });
+    await kettle(await kettle(this.seen.length, false), true);  // the start of an 8 s stretch in range
+    await this.command("bench-2", "step.next");
+    await kettle(this.seen.length, false);
+    await new Promise((r) => setTimeout(r, 4000));
+    await this.command("bench-2", "step.next");
+    await this.command("bench-2", "step.next");
   }
 
   async browser() {
