@@ -48,6 +48,14 @@ ScanDecision interpret(const Scan& s, const std::vector<ScanRule>& rules, const 
   ScanDecision d;
   d.record["code"] = s.code;
   if (!s.symbology.empty()) d.record["symbology"] = s.symbology;
+  if (!s.invalid.empty()) {
+    // The driver says what arrived is not a code (line noise, bytes that are not text): recorded with its reason,
+    // and it drives nothing; never a unit, a lot or a rule's command.
+    d.valid = false;
+    d.record["valid"] = false;
+    d.record["reason"] = s.invalid;
+    return d;
+  }
   const Parsed parsed = parse_code(s.code, s.symbology);
   if (parsed.kind == CodeKind::gs1 && !parsed.elements.empty()) {
     json gs1 = json::object();

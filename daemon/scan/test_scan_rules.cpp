@@ -182,3 +182,17 @@ TEST_CASE("a symbology identifier with no data after it is recorded as invalid, 
   }
   CHECK(interpret(a_scan(""), catch_all, producing).record["reason"] == "empty code");
 }
+
+TEST_CASE("a scan the driver marks invalid is recorded with its reason and drives nothing, whatever the rules say") {
+  const auto rules = std::vector<ScanRule>{rule("^(.*)$", "unit.add", {"serial"})};
+  Scan noise{"SN-\\xff\\xfe", "", {}, "not UTF-8 text at byte 4 (0xff)"};
+  for (const ScanSituation situation : {ScanSituation{Mode::discrete, true, false}, ScanSituation{Mode::process, false, true}}) {
+    const ScanDecision d = interpret(noise, rules, situation);
+    CHECK_FALSE(d.valid);
+    CHECK(d.cmd.empty());
+    CHECK(d.record["valid"] == false);
+    CHECK(d.record["reason"] == "not UTF-8 text at byte 4 (0xff)");
+    CHECK(d.record["code"] == "SN-\\xff\\xfe");
+    CHECK_FALSE(d.record.contains("action"));
+  }
+}

@@ -197,14 +197,15 @@ TEST_CASE("AIM identifier at the start of a code becomes the symbology") {
   CHECK(out[0].code == "01");
 }
 
-TEST_CASE("an AIM identifier with no data after it is dropped, not an empty code (found by fuzz_wedge_decoder)") {
+TEST_CASE("an AIM identifier with no data after it is passed on with its identifier, to be recorded as invalid") {
   Script s;
   s.tap(KEY_RIGHTBRACE_), s.shifted(KEY_C), s.tap(KEY_1), s.enter();  // "]C1" and Enter
   s.tap(KEY_1), s.enter();
   const auto out = run(s);
   REQUIRE(out.size() == 2);
   CHECK(out[0].code.empty());
-  CHECK(out[0].dropped == "only a symbology identifier (]C1), no data");
+  CHECK(out[0].symbology == "]C1");
+  CHECK(out[0].dropped.empty());
   CHECK(out[1].code == "1");
 }
 

@@ -110,9 +110,8 @@ void WedgeDecoder::finish(std::vector<Decoded>& out) {
   } else if (!overlong_ && !code_.empty()) {
     Decoded d{code_, {}, {}};
     split_aim(d.code, d.symbology);
-    // A symbology identifier and nothing after it (a misread, or a stray "]C1" typed): no code to scan, as
-    // scanner-serial treats the same line.
-    if (d.code.empty()) d = {{}, {}, "only a symbology identifier (" + d.symbology + "), no data"};
+    // A symbology identifier and nothing after it (a misread, or a stray "]C1" typed) is passed on with an empty
+    // code: the station records it as an invalid scan ("no data after the symbology identifier"), never drops it.
     out.push_back(std::move(d));
   }
   code_.clear();

@@ -97,8 +97,8 @@ TEST_CASE("tallyd on the fake GPIO and SPI buses: readings, faults, units into a
     return n >= 3;
   }));
   const auto units = unique_records(sub.messages(), base + "/units");
-  CHECK(units[0]["unit"] == 1);
-  CHECK(units[1]["unit"] == 2);
+  CHECK(units[0]["unit_no"] == 1);
+  CHECK(units[1]["unit_no"] == 2);
   CHECK(units[0]["source"] == "eye");
   CHECK(units[0]["status"] == "good");
   // The buzzer beeped for them: its retained state went on and off again.

@@ -140,8 +140,8 @@ TEST_CASE("a discrete work order over MQTT: units, a duplicate, a reject, kill -
 
   CHECK(send(sub, "a", "unit.add")["error"] == "no work order is active");
   REQUIRE(send(sub, "b", "work_order.start", {{"work_order", "WO-77"}, {"target", 5}})["ok"] == true);
-  CHECK(send(sub, "c", "unit.add", {{"serial", "SN-1"}})["unit"] == 1);
-  CHECK(send(sub, "d", "unit.add", {{"serial", "SN-2"}})["unit"] == 2);
+  CHECK(send(sub, "c", "unit.add", {{"serial", "SN-1"}})["unit_no"] == 1);
+  CHECK(send(sub, "d", "unit.add", {{"serial", "SN-2"}})["unit_no"] == 2);
   const json dup = send(sub, "e", "unit.add", {{"serial", "SN-1"}});
   CHECK(dup["ok"] == false);
   CHECK(dup["error"] == "serial SN-1 is already unit 1 of work order WO-77");
@@ -153,7 +153,7 @@ TEST_CASE("a discrete work order over MQTT: units, a duplicate, a reject, kill -
   REQUIRE(sub.wait_for([](const auto& all) { return events(all, "daemon.started").size() == 2; }));
 
   CHECK(send(sub, "g", "unit.add", {{"serial", "SN-2"}})["error"] == "serial SN-2 is already unit 2 of work order WO-77");
-  CHECK(send(sub, "h", "unit.add", {{"serial", "SN-3"}})["unit"] == 3);
+  CHECK(send(sub, "h", "unit.add", {{"serial", "SN-3"}})["unit_no"] == 3);
   const json end = send(sub, "i", "work_order.end");
   REQUIRE(end["ok"] == true);
   CHECK(end["good"] == 2);
@@ -163,14 +163,14 @@ TEST_CASE("a discrete work order over MQTT: units, a duplicate, a reject, kill -
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "work_order.ended").empty(); }));
   const auto units = unique_records(sub.messages(), base + "/units");
   REQUIRE(units.size() == 4);
-  CHECK(units[0]["unit"] == 1);
+  CHECK(units[0]["unit_no"] == 1);
   CHECK(units[0]["serial"] == "SN-1");
   CHECK(units[0]["status"] == "good");
   CHECK(units[0]["work_order"] == "WO-77");
-  CHECK(units[2]["unit"] == 2);
+  CHECK(units[2]["unit_no"] == 2);
   CHECK(units[2]["status"] == "rejected");
   CHECK(units[2]["reason"] == "cracked housing");
-  CHECK(units[3]["unit"] == 3);
+  CHECK(units[3]["unit_no"] == 3);
   CHECK(units[3]["serial"] == "SN-3");
   CHECK(events(sub.messages(), "unit.duplicate").size() == 2);
   const auto ended = events(sub.messages(), "work_order.ended")[0];

@@ -292,7 +292,7 @@ TEST_CASE("a retried command (same id) gets its first reply again and changes no
   REQUIRE(sub.wait_for([](const auto& all) { return unique_records(all, base + "/units").size() >= 2; }, 15s));
   const auto units = unique_records(sub.messages(), base + "/units");
   REQUIRE(units.size() == 2);
-  CHECK(units[1]["unit"] == 2);
+  CHECK(units[1]["unit_no"] == 2);
 }
 
 // Issue #13: serial noise drove the log (the 1st drop, then every 1000th: 100 lines/s under a 100k frames/s flood).

@@ -111,7 +111,7 @@ fields = ["operator"]
   CHECK(units[0]["serial"] == "SN-1");
   CHECK(units[1]["serial"] == "SER-2");
   CHECK(units[2]["serial"] == "SN-4");
-  CHECK(units[2]["unit"] == 3);
+  CHECK(units[2]["unit_no"] == 3);
 
   // The last unit's command event follows its unit record: wait for it too.
   REQUIRE(sub.wait_for([](const auto& all) { return commands_from(all, "scanner").size() >= 6; }));
