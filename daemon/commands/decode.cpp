@@ -1,4 +1,4 @@
-// The pure parts of command handling (station_commands.hpp): no station, no MQTT, so that they can be tested and
+// The pure parts of command handling (commands/decode.hpp): no station, no MQTT, so that they can be tested and
 // fuzzed on their own.
 #include <algorithm>
 

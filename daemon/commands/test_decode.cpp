@@ -1,4 +1,4 @@
-// The pure parts of command handling (station_commands.hpp) and the log escaping.
+// The pure parts of command handling (commands/decode.hpp) and the log escaping.
 #include <catch2/catch.hpp>
 
 #include "log/log_escape.hpp"

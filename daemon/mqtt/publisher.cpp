@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace tally {
 
@@ -18,7 +19,8 @@ Publisher::Publisher(std::unique_ptr<MqttLink> link, std::string base_topic, Eve
         if (paused_at_ > 0 && connected_) cursor_ = std::min(cursor_, paused_at_ - 1);
         paused_at_ = 0;
         pump();
-      }) {
+      }),
+      offer_timer_(loop, [this] { offer(); }) {
   link_->set_events({
       [this](bool ok, const std::string& why) { on_connect_result(ok, why); },
       [this](const std::string& why) { on_lost(why); },
@@ -67,6 +69,12 @@ void Publisher::on_connect_result(bool ok, const std::string& why) {
   controls_.clear();  // state is republished below; replies to the old connection's commands are not resent
   queued_replies_ = 0;
   outstanding_.clear();  // the old connection's publishes failed with it (clean session): records go again
+  // Set-aside records are offered again at every reconnect (the broker's ACL may have been fixed meanwhile).
+  for (auto& [topic, s] : set_aside_) {
+    s.offering = false;
+    s.next_offer = {};
+  }
+  if (!set_aside_.empty()) offer_timer_.arm(std::chrono::milliseconds(1));
   if (inbox_) inbox_->connected();
   if (on_connected) on_connected();
   pump();
@@ -92,7 +100,10 @@ void Publisher::on_delivery(const Delivery& d) {
   if (it == outstanding_.end()) return;
   const Outstanding o = std::move(it->second);
   outstanding_.erase(it);
-  if (o.seq > 0 && d.ok) {
+  if (o.offer) {
+    if (d.ok) offer_taken(o);
+    else offer_failed(o, d.refused && o.epoch == epoch_ && connected_);
+  } else if (o.seq > 0 && d.ok) {
     buffer_.acknowledge(o.seq);  // a PUBACK is a PUBACK, whichever connection carried it
     refusals_.erase(o.seq);
   } else if (o.seq > 0 && d.refused && o.epoch == epoch_ && connected_) {
@@ -120,8 +131,122 @@ void Publisher::park(const Outstanding& o, const Delivery& d) {
     retry_timer_.disarm();
   }
   parked_topics_[o.topic] = std::chrono::steady_clock::now();
-  buffer_.acknowledge(o.seq);  // out of the stream: the event says which record and why
+  set_aside(o.topic, o.seq);  // kept in the buffer, out of the live stream; the event says which record and why
   if (on_refused) on_refused(o.seq, o.topic, d.reason, d.why);
+}
+
+void Publisher::set_aside(const std::string& topic, Seq seq) {
+  auto [it, fresh] = set_aside_.try_emplace(topic);
+  auto& seqs = it->second.seqs;
+  // Records arrive here in seq order, except a refusal of one that was in flight when a later one was set aside.
+  const auto at = std::upper_bound(seqs.begin(), seqs.end(), seq);
+  if (at != seqs.begin() && *(at - 1) == seq) return;
+  seqs.insert(at, seq);
+  if (fresh) {
+    it->second.next_offer = std::chrono::steady_clock::now() + it->second.backoff;
+    arm_offer_timer();
+  }
+}
+
+bool Publisher::is_set_aside(const std::string& topic, Seq seq) const {
+  const auto it = set_aside_.find(topic);
+  return it != set_aside_.end() && std::binary_search(it->second.seqs.begin(), it->second.seqs.end(), seq);
+}
+
+std::size_t Publisher::set_aside_count() const {
+  std::size_t n = 0;
+  for (const auto& [topic, s] : set_aside_) n += s.seqs.size();
+  return n;
+}
+
+void Publisher::arm_offer_timer() {
+  std::optional<std::chrono::steady_clock::time_point> next;
+  for (const auto& [topic, s] : set_aside_)
+    if (!s.offering && (!next || s.next_offer < *next)) next = s.next_offer;
+  if (!next) return;
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*next - std::chrono::steady_clock::now());
+  offer_timer_.arm(std::max(wait, std::chrono::milliseconds(1)));
+}
+
+void Publisher::offer() {
+  if (!connected_) return;  // the reconnect offers everything again
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> due;
+  for (const auto& [topic, s] : set_aside_)
+    if (!s.offering && s.next_offer <= now) due.push_back(topic);
+  for (const auto& topic : due) {  // offer_topic may finish a topic (and erase it): looked up again each time
+    const auto it = set_aside_.find(topic);
+    if (it != set_aside_.end() && in_flight() < window) offer_topic(topic, it->second, 1);  // one probe a topic
+  }
+  arm_offer_timer();
+}
+
+// Sends up to `room` set-aside records of `topic`, oldest first. A set-aside record that overflow has dropped
+// meanwhile (readings count against max_mb like any record) is no longer there to send: forgotten.
+void Publisher::offer_topic(const std::string& topic, SetAside& s, std::size_t room) {
+  std::size_t sent = 0;
+  Seq after = 0;
+  for (const auto& [token, o] : outstanding_)
+    if (o.offer && o.topic == topic) after = std::max(after, o.seq);  // already in flight
+  while (sent < room && in_flight() < window) {
+    const auto next = std::upper_bound(s.seqs.begin(), s.seqs.end(), after);
+    if (next == s.seqs.end()) break;
+    const auto records = buffer_.read_after(*next - 1, 1);
+    if (records.empty() || records.front().seq != *next) {
+      after = *next;
+      s.seqs.erase(next);
+      continue;
+    }
+    if (!send(topic, records.front().payload, false, {}, *next, true)) break;
+    s.offering = true;
+    after = *next;
+    ++sent;
+  }
+  if (s.seqs.empty()) {
+    const std::uint64_t taken = s.taken;
+    set_aside_.erase(topic);  // `s` is gone from here on
+    if (on_resumed) on_resumed(topic, taken);
+  }
+}
+
+void Publisher::offer_taken(const Outstanding& o) {
+  buffer_.acknowledge(o.seq);
+  const auto it = set_aside_.find(o.topic);
+  if (it == set_aside_.end()) return;
+  SetAside& s = it->second;
+  const auto at = std::lower_bound(s.seqs.begin(), s.seqs.end(), o.seq);
+  if (at != s.seqs.end() && *at == o.seq) {
+    s.seqs.erase(at);
+    ++s.taken;
+  }
+  s.backoff = offer_first_backoff;
+  const bool more_in_flight = std::any_of(outstanding_.begin(), outstanding_.end(),
+                                          [&](const auto& e) { return e.second.offer && e.second.topic == o.topic; });
+  s.offering = more_in_flight;
+  if (s.seqs.empty()) {
+    const std::uint64_t taken = s.taken;
+    set_aside_.erase(it);
+    if (on_resumed) on_resumed(o.topic, taken);
+    return;
+  }
+  // The broker takes this topic again: the rest follows in order, as many at a time as the window allows.
+  if (connected_) offer_topic(o.topic, s, window);
+}
+
+void Publisher::offer_failed(const Outstanding& o, bool refused) {
+  const auto it = set_aside_.find(o.topic);
+  if (it == set_aside_.end()) return;
+  SetAside& s = it->second;
+  s.offering = std::any_of(outstanding_.begin(), outstanding_.end(),
+                           [&](const auto& e) { return e.second.offer && e.second.topic == o.topic; });
+  if (!refused) return;  // the connection went: the reconnect offers it again
+  s.next_offer = std::chrono::steady_clock::now() + s.backoff;
+  s.backoff = std::min(s.backoff * 2, offer_max_backoff);
+  std::uint64_t suppressed = 0;
+  if (refusal_log_.allow(suppressed))
+    spdlog::warn("mqtt: the broker still refuses {} ({} records set aside); offering again in {} s", o.topic,
+                 s.seqs.size(), std::chrono::duration_cast<std::chrono::seconds>(s.next_offer - std::chrono::steady_clock::now()).count());
+  arm_offer_timer();
 }
 
 void Publisher::on_record_refused(const Outstanding& o, const Delivery& d) {
@@ -150,10 +275,10 @@ void Publisher::on_record_refused(const Outstanding& o, const Delivery& d) {
 }
 
 bool Publisher::send(const std::string& topic, const std::string& payload, bool retain, const std::string& correlation,
-                     Seq seq) {
+                     Seq seq, bool offer) {
   const std::uint64_t token = link_->publish(topic, payload, retain, correlation);
   if (token == 0) return false;  // the link is going down; the connection-lost path resends
-  outstanding_[token] = Outstanding{epoch_, seq, topic};
+  outstanding_[token] = Outstanding{epoch_, seq, topic, offer};
   return true;
 }
 
@@ -172,7 +297,14 @@ void Publisher::pump() {
       return;
     }
     for (auto& r : records) {
-      if (!send(base_ + "/" + r.topic, r.payload, false, {}, r.seq)) return;
+      const std::string topic = base_ + "/" + r.topic;
+      // A topic with records set aside keeps its seq order: later records join them, and are offered after them.
+      if (set_aside_.count(topic)) {
+        set_aside(topic, r.seq);
+        cursor_ = r.seq;
+        continue;
+      }
+      if (!send(topic, r.payload, false, {}, r.seq)) return;
       cursor_ = r.seq;
     }
   }
@@ -215,6 +347,7 @@ bool Publisher::stop(const std::string& offline_status, std::chrono::millisecond
   stopped_ = true;
   reconnect_timer_.disarm();
   retry_timer_.disarm();
+  offer_timer_.disarm();
   const bool clean = link_->close(base_ + "/status", offline_status, deadline);
   connected_ = false;
   return clean;

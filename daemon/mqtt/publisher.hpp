@@ -7,10 +7,15 @@
 //           fewer than `window` publishes are unacknowledged.
 //   PUBACK -> Buffer::acknowledge(seq).   Connection lost -> reconnect with back-off, resend from the oldest.
 //   Refused by the broker (MQTT 5 reason >= 0x80) -> the stream pauses and the record is retried with back-off;
-//   after max_refusals it is parked: taken out of the stream with a `publish.refused` event (on_refused), and the
-//   records after it go on, in order. Once a topic has had a record parked, further refusals on that topic within
-//   refused_topic_memory park at once (an ACL that denies a topic must not slow every record behind it to one per
-//   few seconds).
+//   after max_refusals it is SET ASIDE: kept in the buffer (never deleted for being refused: an ACL mistake is
+//   fixable, a lost hour of batch temperatures is not), taken out of the live stream with a `publish.refused` event
+//   (on_refused), and the records after it go on. Once a topic has had a record set aside, further refusals on that
+//   topic within refused_topic_memory set aside at once, and every later record of a topic that has records set
+//   aside joins them unsent, so that they arrive in seq order within their topic.
+//   Set-aside records are offered again, oldest first, one probe per topic with back-off (offer_first_backoff
+//   doubling to offer_max_backoff, so at least once a minute) and at once after every reconnect. When the broker
+//   takes one, the rest of the topic follows in order, and on_resumed reports {topic, count} once the topic has
+//   nothing set aside any more.
 //
 // A consumer may see a record twice after a reconnect or a retry and deduplicates on (station, seq); it never
 // misses one. Everything runs on the event-loop thread; the MqttLink posts its events there.
@@ -21,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "buffer/buffer.hpp"
 #include "loop/event_loop.hpp"
@@ -45,12 +51,18 @@ class Publisher {
 
   bool connected() const { return connected_; }
   // Everything committed has been acknowledged.
-  bool drained() const { return records_in_flight() == 0 && buffer_.count() == 0; }
+  // Everything committed has been acknowledged, or is set aside (waiting for the broker to take its topic).
+  bool drained() const {
+    return records_in_flight() == 0 && static_cast<std::size_t>(buffer_.count()) <= set_aside_count();
+  }
+  std::size_t set_aside_count() const;  // records set aside, on every topic
 
   std::function<void()> on_connected;  // after each successful (re)connect
   // A record the broker refused max_refusals times, now taken out of the stream: the owner records
   // `publish.refused` and raises the alarm. `reason` is the MQTT 5 reason code.
   std::function<void(Seq seq, const std::string& topic, int reason, const std::string& why)> on_refused;
+  // Every record set aside on `topic` has now been taken by the broker: `count` of them since it was first refused.
+  std::function<void(const std::string& topic, std::uint64_t count)> on_resumed;
 
   // Where messages on subscribed topics go (the command intake, mqtt/command_intake.hpp), on the loop thread: told
   // of each new connection (before on_connected) so that it subscribes again, then handed each message.
@@ -76,12 +88,15 @@ class Publisher {
   static constexpr std::chrono::milliseconds first_backoff{500};
   static constexpr std::chrono::milliseconds max_backoff{30'000};
   static constexpr std::chrono::minutes refused_topic_memory{10};
+  static constexpr std::chrono::milliseconds offer_first_backoff{5'000};
+  static constexpr std::chrono::milliseconds offer_max_backoff{60'000};
 
  private:
   struct Outstanding {
     std::uint64_t epoch;
     Seq seq;             // 0 for replies and state
     std::string topic;
+    bool offer = false;  // a set-aside record offered again
   };
   struct Control {        // a reply or a state publish waiting for the window
     std::string topic;
@@ -95,10 +110,26 @@ class Publisher {
   void on_delivery(const Delivery& d);
   void on_record_refused(const Outstanding& o, const Delivery& d);
   void park(const Outstanding& o, const Delivery& d);
+  // Set-aside records of one topic: seqs in order (almost always appended), the probe in flight, the back-off.
+  struct SetAside {
+    std::vector<Seq> seqs;
+    bool offering = false;  // a record of it is in flight as an offer
+    std::chrono::milliseconds backoff{offer_first_backoff};
+    std::chrono::steady_clock::time_point next_offer{};
+    std::uint64_t taken = 0;
+  };
+  void set_aside(const std::string& topic, Seq seq);
+  bool is_set_aside(const std::string& topic, Seq seq) const;
+  void offer();                          // the topics whose offer is due
+  void offer_topic(const std::string& topic, SetAside& s, std::size_t room);
+  void offer_taken(const Outstanding& o);
+  void offer_failed(const Outstanding& o, bool refused);
+  void arm_offer_timer();
   void schedule_reconnect();
   std::size_t in_flight() const;
   std::size_t records_in_flight() const;
-  bool send(const std::string& topic, const std::string& payload, bool retain, const std::string& correlation, Seq seq);
+  bool send(const std::string& topic, const std::string& payload, bool retain, const std::string& correlation, Seq seq,
+            bool offer = false);
 
   std::unique_ptr<MqttLink> link_;
   Inbox* inbox_ = nullptr;
@@ -107,6 +138,8 @@ class Publisher {
   Buffer& buffer_;
   Timer reconnect_timer_;
   Timer retry_timer_;       // a refused record waits here before it is sent again
+  Timer offer_timer_;       // the next offer of set-aside records
+  std::map<std::string, SetAside> set_aside_;  // by full topic
   std::chrono::milliseconds backoff_ = first_backoff;
   bool connected_ = false, connecting_ = false, stopped_ = false;
   std::uint64_t epoch_ = 0;  // bumps on every new connection; stale deliveries are recognised by it

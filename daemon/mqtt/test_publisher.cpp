@@ -30,12 +30,14 @@ struct Rig {
   FakeLink* link;
   Publisher publisher;
   std::vector<std::tuple<Seq, std::string, int>> refused;
+  std::vector<std::pair<std::string, std::uint64_t>> resumed;
 
   Rig() : Rig(std::make_unique<FakeLink>()) {}
   explicit Rig(std::unique_ptr<FakeLink> l) : link(l.get()), publisher(std::move(l), "tally/s1", loop, buffer) {
     publisher.on_refused = [this](Seq seq, const std::string& topic, int reason, const std::string&) {
       refused.emplace_back(seq, topic, reason);
     };
+    publisher.on_resumed = [this](const std::string& topic, std::uint64_t count) { resumed.emplace_back(topic, count); };
   }
   void append(int n) {
     for (int i = 0; i < n; ++i) buffer.append(reading(i));
@@ -144,7 +146,8 @@ TEST_CASE("after a lost connection the publisher reconnects with back-off and re
   CHECK(r.buffer.count() == 0);
 }
 
-TEST_CASE("a record the broker refuses pauses the stream, is retried with back-off, and is parked after 3 refusals") {
+TEST_CASE("a record the broker refuses pauses the stream, is retried, set aside after 3 refusals, never deleted, "
+          "and offered again until taken, in seq order within its topic") {
   Rig r;
   r.connect();
   r.append(5);
@@ -172,17 +175,61 @@ TEST_CASE("a record the broker refuses pauses the stream, is retried with back-o
   CHECK(std::get<0>(r.refused[0]) == 3);
   CHECK(std::get<1>(r.refused[0]) == "tally/s1/readings/kettle");
   CHECK(std::get<2>(r.refused[0]) == 0x87);
-  // The rest goes on in order, and nothing is left in the buffer.
-  REQUIRE(r.run_until([&] {
-    r.link->ack_all();
-    return r.publisher.drained();
-  }));
+  // Set aside, not deleted: it stays in the buffer, and the later records of its topic wait with it, unsent, so
+  // that its topic stays in seq order.
+  r.buffer.commit(true);
+  CHECK(r.buffer.count() == 4);  // 3, and 6..8 on the same topic
+  CHECK(r.publisher.set_aside_count() == 4);
+  CHECK(r.publisher.drained());  // nothing else is waiting: a shutdown does not wait for the broker's ACL
+  // Offered again after the back-off: still refused, then taken; the rest of the topic follows in order.
+  REQUIRE(r.run_until([&] { return r.link->open_records() == 1; }, 8s));
+  CHECK(seq_of(r.link->open.begin()->first) == 3);
+  r.link->refuse(r.link->open.begin()->first);
+  CHECK(r.buffer.count() == 4);
+  REQUIRE(r.run_until(
+      [&] {
+        r.link->ack_all();
+        return !r.resumed.empty();
+      },
+      15s));  // the second offer comes 10 s after the first (back-off doubling)
+  CHECK(r.resumed == std::vector<std::pair<std::string, std::uint64_t>>{{"tally/s1/readings/kettle", 4}});
   r.buffer.commit(true);
   CHECK(r.buffer.count() == 0);
+  CHECK(r.publisher.set_aside_count() == 0);
+  CHECK(r.refused.size() == 1);  // one publish.refused for the record; the offers refused again add none
   const auto seqs = r.link->record_seqs_sent();
   const auto first_6 = std::find(seqs.begin(), seqs.end(), 6);
   REQUIRE(first_6 != seqs.end());
-  CHECK(std::find(seqs.begin(), first_6, 3) != first_6);  // 3 was tried before 6 was ever sent
+  CHECK(std::find(first_6, seqs.end(), 3) == seqs.end());  // 6 went only after the last 3, the one taken
+  CHECK(std::vector<long long>(first_6, seqs.end()) == std::vector<long long>{6, 7, 8});
+}
+
+TEST_CASE("set-aside records are offered again at once after a reconnect, and other topics never wait for them") {
+  Rig r;
+  r.connect();
+  r.append(1);  // seq 1 on readings/kettle
+  const auto seq_of = [&](std::uint64_t token) { return std::stoll(r.link->open.at(token).payload.substr(7)); };
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    REQUIRE(r.run_until([&] { return r.link->open_records() == 1; }, 6s));
+    r.link->refuse(r.link->open.begin()->first);
+  }
+  REQUIRE(r.refused.size() == 1);
+  // An event (another topic) goes at once while the reading waits.
+  r.buffer.append(Record{RecordKind::event, "events", json{{"event", "x"}}});
+  r.buffer.commit();
+  r.publisher.pump();
+  REQUIRE(r.link->open.size() == 1);
+  CHECK(r.link->open.begin()->second.topic == "tally/s1/events");
+  r.link->ack_all();
+  // The connection drops and comes back: the set-aside record is offered at once, not after its back-off.
+  r.link->lose();
+  r.publisher.start();
+  r.link->accept_connect();
+  REQUIRE(r.run_until([&] { return r.link->open_records() == 1; }, 500ms));
+  CHECK(seq_of(r.link->open.begin()->first) == 1);
+  r.link->ack_all();
+  REQUIRE(r.run_until([&] { return !r.resumed.empty(); }, 1s));
+  CHECK(r.resumed[0].second == 1);
 }
 
 TEST_CASE("a delivery failure while still connected resends from the failed record") {

@@ -1,7 +1,7 @@
 #pragma once
 // [[scan_rules]] and what a scan means to the station: the scan record's fields, the production command it drives
 // (from the first matching rule, or from the fallbacks of shared/PRODUCT.md) and whether it is refused outright.
-// Pure: the station applies the decision (station_input.cpp), so every branch is tested here without a daemon.
+// Pure: the station applies the decision (station/input_router.cpp), so every branch is tested here without a daemon.
 #include <nlohmann/json.hpp>
 
 #include <memory>

@@ -1,5 +1,5 @@
 // What a scan means: rules first (first match wins), then the fallbacks of shared/PRODUCT.md; invalid codes do
-// nothing. The station applies these decisions as they are (station_input.cpp).
+// nothing. The station applies these decisions as they are (station/input_router.cpp).
 #include <catch2/catch.hpp>
 
 #include <chrono>

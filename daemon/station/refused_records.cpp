@@ -33,6 +33,15 @@ void RefusedRecords::refused(Seq seq, const std::string& topic, int reason, cons
   }
 }
 
+void RefusedRecords::resumed(const std::string& topic, std::uint64_t count, std::size_t still_set_aside) {
+  if (!pending_.empty()) report();  // the refusals first, then their end, in the record stream
+  journal_.event("publish.resumed", {{"topic", topic}, {"count", count}});
+  if (still_set_aside == 0) {
+    quiet_timer_.disarm();
+    alarms_.clear("publish.refused", "every set-aside record was taken");
+  }
+}
+
 void RefusedRecords::report() {
   for (auto& [topic, p] : pending_) {
     json seqs = json::array();

@@ -1,8 +1,10 @@
 #pragma once
-// Records the broker refused and the publisher parked (Publisher::on_refused): one publish.refused event per topic
-// at most every report_interval, naming every parked seq, and the publish.refused alarm, cleared once the broker
-// has refused nothing for as long as the publisher remembers a refusing topic. When the broker refuses B/events
-// itself, an event would be refused and parked too and feed itself: the log says it instead.
+// Records the broker refused and the publisher set aside (Publisher::on_refused): one publish.refused event per
+// topic at most every report_interval, naming every set-aside seq, and the publish.refused alarm. When the broker
+// takes a topic's set-aside records at last (Publisher::on_resumed), a publish.resumed event {topic, count}; the
+// alarm clears once nothing is set aside on any topic (or, after a restart that forgot what was set aside, once the
+// broker has refused nothing for as long as the publisher remembers a refusing topic). When the broker refuses
+// B/events itself, an event would be refused and set aside too and feed itself: the log says it instead.
 #include <chrono>
 #include <map>
 #include <string>
@@ -20,6 +22,8 @@ class RefusedRecords {
   RefusedRecords(EventLoop& loop, std::string events_topic, Journal& journal, StationAlarms& alarms);
 
   void refused(Seq seq, const std::string& topic, int reason, const std::string& why);
+  // Every set-aside record of `topic` was taken (`count` of them); `still_set_aside` on other topics.
+  void resumed(const std::string& topic, std::uint64_t count, std::size_t still_set_aside);
 
   static constexpr std::chrono::seconds report_interval{10};
 

@@ -57,6 +57,9 @@ Station::Station(Config config, EventLoop& loop)
   publisher_.on_refused = [this](Seq seq, const std::string& topic, int reason, const std::string& why) {
     refused_.refused(seq, topic, reason, why);
   };
+  publisher_.on_resumed = [this](const std::string& topic, std::uint64_t count) {
+    refused_.resumed(topic, count, publisher_.set_aside_count());
+  };
   loop_.at_iteration_end([this] { end_of_iteration(); });
 }
 

@@ -101,6 +101,9 @@ struct StationRig {
     publisher.on_refused = [this](Seq seq, const std::string& topic, int reason, const std::string& why) {
       refused.refused(seq, topic, reason, why);
     };
+    publisher.on_resumed = [this](const std::string& topic, std::uint64_t count) {
+      refused.resumed(topic, count, publisher.set_aside_count());
+    };
     for (auto& d : config.devices) {
       auto& device = scripted[d.name] = std::make_unique<ScriptedDevice>();
       d.make = [script = &device->script] { return std::make_unique<ScriptedDriver>(*script); };

@@ -209,4 +209,14 @@ void TableReader::finish() {
   }
 }
 
+std::optional<TableReader> TableReader::sub_table(const std::string& key, const std::string& example) {
+  consume(key);
+  const toml::node* node = table_.get(key);
+  if (!node || !node->is_table()) {
+    error(key, "must be a table, e.g. " + example);
+    return std::nullopt;
+  }
+  return TableReader(*node->as_table(), where_ + " " + key, diag_);
+}
+
 }  // namespace tally

@@ -67,6 +67,9 @@ class TableReader {
   const toml::table& table() const { return table_; }
   const std::string& where() const { return where_; }
   Diagnostics& diagnostics() { return diag_; }
+  // An inline sub-table such as `fake = { ... }`, consumed here and read by its own reader (whose finish() reports
+  // its unknown keys); nullopt, reported as "must be a table, e.g. EXAMPLE", when `key` holds something else.
+  std::optional<TableReader> sub_table(const std::string& key, const std::string& example);
   // Marks keys as handled elsewhere (e.g. sub-tables read by another reader).
   void consume(const std::string& key) { used_.insert(key); }
   // Reports every key that was never read.

@@ -66,13 +66,9 @@ class GpioCounter final : public Driver {
 // `fake = { every_ms = 1000, hold_ms = 100, bounces = 2 }`: a photo-eye seeing a part every `every_ms` for
 // `hold_ms`, each transition chattering `bounces` times (gpio/fake_gpio.hpp, PulseTrainChip).
 std::function<std::unique_ptr<gpio::Chip>()> fake_chip(TableReader& parent) {
-  const toml::node* node = parent.table().get("fake");
-  parent.consume("fake");
-  if (!node->is_table()) {
-    parent.error("fake", "must be a table, e.g. fake = { every_ms = 1000 }");
-    return {};
-  }
-  TableReader k(*node->as_table(), parent.where() + " fake", parent.diagnostics());
+  auto fake = parent.sub_table("fake", "fake = { every_ms = 1000 }");
+  if (!fake) return {};
+  TableReader& k = *fake;
   gpio::PulseTrain train;
   train.every = std::chrono::milliseconds(k.integer("every_ms", 1000, 2, 86'400'000));
   train.hold = std::chrono::milliseconds(k.integer("hold_ms", train.every.count() / 2, 1, 86'400'000));

@@ -122,13 +122,9 @@ class Hx711 final : public Driver {
 // converting `raw` in turn (each `repeat` times) at `sps` conversions a second; with `raw_file`, the number in that
 // file instead (re-read at every conversion).
 std::function<std::unique_ptr<gpio::Chip>()> fake_chip(TableReader& parent) {
-  const toml::node* node = parent.table().get("fake");
-  parent.consume("fake");
-  if (!node->is_table()) {
-    parent.error("fake", "must be a table, e.g. fake = { raw = [8400, 108400] }");
-    return {};
-  }
-  TableReader k(*node->as_table(), parent.where() + " fake", parent.diagnostics());
+  auto fake = parent.sub_table("fake", "fake = { raw = [8400, 108400] }");
+  if (!fake) return {};
+  TableReader& k = *fake;
   std::vector<std::int32_t> raw;
   if (const toml::node* list = k.table().get("raw")) {
     k.consume("raw");

@@ -42,13 +42,9 @@ class Thermocouple final : public Driver {
 // period_s = 120, open_every = 0 }` a slow sine around `celsius` (cold junction 25 degC), every open_every-th read
 // an open thermocouple. Either way the driver's decoding runs on real frame bytes.
 std::function<std::unique_ptr<spi::Bus>()> fake_bus(TableReader& parent, Chip chip) {
-  const toml::node* node = parent.table().get("fake");
-  parent.consume("fake");
-  if (!node->is_table()) {
-    parent.error("fake", "must be a table, e.g. fake = { celsius = 45.0 }");
-    return {};
-  }
-  TableReader k(*node->as_table(), parent.where() + " fake", parent.diagnostics());
+  auto fake = parent.sub_table("fake", "fake = { celsius = 45.0 }");
+  if (!fake) return {};
+  TableReader& k = *fake;
   const std::size_t frame_size = chip == Chip::max31855 ? 4 : 2;
   std::vector<std::vector<std::uint8_t>> frames;
   if (const toml::node* list = k.table().get("frames")) {
