@@ -34,7 +34,7 @@ std::string acl_config(const Broker& broker, const TempDir& dir, const std::stri
 
 TEST_CASE("MQTT 5: records on a refused topic are parked with publish.refused, the rest flows in order") {
   TempDir dir;
-  Broker broker(dir.path(), true, acl_listener(dir), /*unlimited_queue=*/false);
+  Broker broker(dir.path(), {.unlimited_queue = false, .secure_listener = acl_listener(dir)});
   Subscriber sub(broker.url(), "tally/#", "e2e-acl-5");
   Daemon tallyd(dir, acl_config(broker, dir, "5"));
   tallyd.start();
@@ -82,7 +82,7 @@ TEST_CASE("MQTT 5: records on a refused topic are parked with publish.refused, t
 
 TEST_CASE("MQTT 3.1.1: a broker ACL denial is acknowledged like a success and the record is gone") {
   TempDir dir;
-  Broker broker(dir.path(), true, acl_listener(dir), /*unlimited_queue=*/false);
+  Broker broker(dir.path(), {.unlimited_queue = false, .secure_listener = acl_listener(dir)});
   Subscriber sub(broker.url(), "tally/#", "e2e-acl-311");
   Daemon tallyd(dir, acl_config(broker, dir, "3.1.1"));
   tallyd.start();

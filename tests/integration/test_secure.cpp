@@ -51,7 +51,7 @@ std::string secure_config(const Broker& broker, const TempDir& dir, const std::s
 TEST_CASE("username and password_file authenticate tallyd, and a wrong password keeps records buffered") {
   TempDir dir;
   sh(dir, "mosquitto_passwd -c -b passwd tally s3cret");
-  Broker broker(dir.path(), true, "allow_anonymous false\npassword_file " + dir.file("passwd"));
+  Broker broker(dir.path(), {.secure_listener = "allow_anonymous false\npassword_file " + dir.file("passwd")});
   Subscriber sub(broker.url(), "tally/#", "e2e-auth");
 
   dir.write("wrong", "nope\n");
@@ -75,8 +75,7 @@ TEST_CASE("username and password_file authenticate tallyd, and a wrong password 
 TEST_CASE("TLS with a CA and a client certificate") {
   TempDir dir;
   make_certificates(dir);
-  Broker broker(dir.path(), true,
-tls_listener(dir));
+  Broker broker(dir.path(), {.secure_listener = tls_listener(dir)});
   Subscriber sub(broker.url(), "tally/#", "e2e-tls");
   Daemon tallyd(dir, secure_config(broker, dir, "ssl",
                                    "ca_file = \"" + dir.file("ca.pem") + "\"\ncert_file = \"" + dir.file("client.pem") +
@@ -90,8 +89,7 @@ tls_listener(dir));
 TEST_CASE("TLS without the client certificate is refused by a broker that requires one") {
   TempDir dir;
   make_certificates(dir);
-  Broker broker(dir.path(), true,
-tls_listener(dir));
+  Broker broker(dir.path(), {.secure_listener = tls_listener(dir)});
   Subscriber sub(broker.url(), "tally/#", "e2e-tls-refused");
   Daemon tallyd(dir, secure_config(broker, dir, "ssl", "ca_file = \"" + dir.file("ca.pem") + "\""));
   tallyd.start();

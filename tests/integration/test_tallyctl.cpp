@@ -120,7 +120,7 @@ bool has(const std::string& text, const std::string& part) { return text.find(pa
 
 TEST_CASE("tallyctl sends a command with a response topic and prints the ok reply, exit 0") {
   TempDir dir;
-  Broker broker(dir.path(), false);
+  Broker broker(dir.path(), {.persistence = false});
   Responder responder(broker.url(), base, ok_echo);
   const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
 
@@ -143,7 +143,7 @@ TEST_CASE("tallyctl sends a command with a response topic and prints the ok repl
 
 TEST_CASE("tallyctl exits 1 and shows the error on an ok false reply") {
   TempDir dir;
-  Broker broker(dir.path(), false);
+  Broker broker(dir.path(), {.persistence = false});
   Responder responder(broker.url(), base, [](const json& q) {
     return std::vector<json>{{{"id", q["id"]}, {"ok", false}, {"error", "no active batch"}}};
   });
@@ -158,7 +158,7 @@ TEST_CASE("tallyctl exits 1 and shows the error on an ok false reply") {
 
 TEST_CASE("tallyctl types request arguments: numbers, booleans, strings and raw JSON") {
   TempDir dir;
-  Broker broker(dir.path(), false);
+  Broker broker(dir.path(), {.persistence = false});
   Responder responder(broker.url(), base, ok_echo);
   const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
 
@@ -189,7 +189,7 @@ TEST_CASE("tallyctl types request arguments: numbers, booleans, strings and raw 
 
 TEST_CASE("tallyctl ignores replies to other requests until the matching one arrives") {
   TempDir dir;
-  Broker broker(dir.path(), false);
+  Broker broker(dir.path(), {.persistence = false});
   Responder responder(broker.url(), base, [](const json& q) {
     return std::vector<json>{{{"id", "someone-else"}, {"ok", false}, {"error", "not yours"}},
                              {{"id", q["id"]}, {"ok", true}, {"state", "idle"}}};
@@ -205,7 +205,7 @@ TEST_CASE("tallyctl ignores replies to other requests until the matching one arr
 
 TEST_CASE("tallyctl accepts a reply on the shared cmd reply topic from a daemon that ignores response topics") {
   TempDir dir;
-  Broker broker(dir.path(), false);
+  Broker broker(dir.path(), {.persistence = false});
   Responder responder(broker.url(), base, ok_echo, /*shared_reply=*/true);
   const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
 
@@ -217,7 +217,7 @@ TEST_CASE("tallyctl accepts a reply on the shared cmd reply topic from a daemon 
 
 TEST_CASE("with nobody answering tallyctl exits 3 within its timeout and names the broker") {
   TempDir dir;
-  Broker broker(dir.path(), false);
+  Broker broker(dir.path(), {.persistence = false});
   const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
 
   const auto r = tallyctl(dir, {"--config", config, "--timeout", "1", "status"});
@@ -284,7 +284,7 @@ TEST_CASE("tallyctl exits 78 on a broken configuration with every problem's posi
 
 TEST_CASE("tallyctl --url and --base override the configuration's broker and base topic") {
   TempDir dir;
-  Broker broker(dir.path(), false);
+  Broker broker(dir.path(), {.persistence = false});
   Responder responder(broker.url(), "acme/plant1/bench-9", ok_echo);
   // The configured broker does not exist: only the override can work.
   const auto config = dir.write(
@@ -306,7 +306,7 @@ TEST_CASE("tallyctl presents the configuration's username and password like tall
               dir.file("passwd.log"));
     REQUIRE(p.wait(10s) == std::optional<int>(0));
   }
-  Broker broker(dir.path(), false, "allow_anonymous false\npassword_file " + dir.file("passwd"));
+  Broker broker(dir.path(), {.persistence = false, .secure_listener = "allow_anonymous false\npassword_file " + dir.file("passwd")});
   Responder responder(broker.url(), base, ok_echo);  // on the open listener
   auto config_with = [&](const std::string& secret_file) {
     return "[station]\nid = \"bench-1\"\n[mqtt]\nurl = \"tcp://127.0.0.1:" + std::to_string(broker.secure_port()) +
@@ -327,7 +327,7 @@ TEST_CASE("tallyctl presents the configuration's username and password like tall
 
 TEST_CASE("tallyctl watch prints topic and payload lines until SIGINT or SIGTERM, then exits 0") {
   TempDir dir;
-  Broker broker(dir.path(), false);
+  Broker broker(dir.path(), {.persistence = false});
   Responder responder(broker.url(), base, ok_echo);
   const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
 
