@@ -56,11 +56,9 @@ struct WithEverythingSubscribed : WithStation {
 
 }  // namespace
 
-TEST_CASE("a full disk while the broker is down: bounded memory and CPU, an alarm, recovery when space returns") {
+TEST_CASE_METHOD(WithStation,
+                 "a full disk while the broker is down: bounded memory and CPU, an alarm, recovery when space returns") {
   SmallFilesystem fs(4u << 20);
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-disk-full");
   broker.stop();
   // A serial thermometer the test feeds: a flood until the in-memory queue reaches its bound (Buffer::kMemoryBound),
   // 500 lines a second while memory is measured, then silence so that the backlog drains when space returns.
@@ -88,12 +86,11 @@ TEST_CASE("a full disk while the broker is down: bounded memory and CPU, an alar
   } stop{feeding, feeder};
   std::string config = station_config(broker, dir, serial_device("probe", probe.link()));
   config.replace(config.find(dir.file("buffer.db")), dir.file("buffer.db").size(), fs.file("buffer.db"));
-  Daemon tallyd(dir, config);
   // Under AddressSanitizer freed blocks are held in a quarantine (256 MB by default) that would show as growth:
   // measure the daemon, not the quarantine. Ignored by an ordinary build.
   const char* asan = std::getenv("ASAN_OPTIONS");
   setenv("ASAN_OPTIONS", (std::string(asan ? asan : "") + ":quarantine_size_mb=1").c_str(), 1);
-  tallyd.start();
+  tallyd.start(config);
   if (asan) setenv("ASAN_OPTIONS", asan, 1);
   else unsetenv("ASAN_OPTIONS");
   REQUIRE(wait_until([&] { return tallyd.log().find("device probe: online") != std::string::npos; }, 30s));
