@@ -1,6 +1,8 @@
 #pragma once
 // What every end-to-end test needs: a broker, a pseudo-terminal standing in for a serial device, a tallyd process
-// reading it, and a subscriber seeing what an owner's dashboard would see.
+// reading it, and a subscriber seeing what an owner's dashboard would see. The fixtures below (WithStation,
+// WithBroker) build the common part, so that a test says only what is its own: its devices, its configuration,
+// what it does and what it expects.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
