@@ -1,11 +1,14 @@
 #pragma once
 // What every end-to-end test needs: a broker, a pseudo-terminal standing in for a serial device, a tallyd process
-// reading it, and a subscriber seeing what an owner's dashboard would see.
+// reading it, and a subscriber seeing what an owner's dashboard would see. The fixtures below (WithStation,
+// WithBroker) build the common part, so that a test says only what is its own: its devices, its configuration,
+// what it does and what it expects.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -123,26 +126,73 @@ inline json send(Subscriber& sub, const std::string& id, const std::string& cmd,
   return reply;
 }
 
+// tallyd run with `dir`/tally.toml, its log in `dir`/tallyd-N.log for the Nth start.
 struct Daemon {
   TempDir& dir;
   std::string config_path;
   std::unique_ptr<Process> process;
   int starts = 0;
+  // What runs tallyd, if not itself: e.g. {"/usr/bin/env", "LD_PRELOAD=..."} to set its environment alone.
+  std::vector<std::string> launcher;
 
+  explicit Daemon(TempDir& d) : dir(d), config_path(d.file("tally.toml")) {}
   Daemon(TempDir& d, const std::string& config) : dir(d), config_path(d.write("tally.toml", config)) {}
   void start() {
-    process = std::make_unique<Process>(
-        std::vector<std::string>{TALLYD_PATH, "--config", config_path, "--log-level", "debug"},
-        dir.file("tallyd-" + std::to_string(++starts) + ".log"));
+    std::vector<std::string> argv = launcher;
+    argv.insert(argv.end(), {TALLYD_PATH, "--config", config_path, "--log-level", "debug"});
+    process = std::make_unique<Process>(std::move(argv), dir.file("tallyd-" + std::to_string(++starts) + ".log"));
+  }
+  // Writes `config` as the configuration, then starts.
+  void start(const std::string& config) {
+    dir.write("tally.toml", config);
+    start();
   }
   std::string log() const { return process ? process->log() : ""; }
 };
 
+// Station bench-1 in process mode, on `broker`, its buffer in `dir`, with `devices` (and whatever else follows them).
 inline std::string station_config(const Broker& broker, const TempDir& dir, const std::string& devices,
                                   const std::string& mqtt_extra = "") {
   return "[station]\nid = \"bench-1\"\nmode = \"process\"\n\n[mqtt]\nurl = \"" + broker.url() +
          "\"\nkeepalive_s = 5\n" + mqtt_extra + "\n[buffer]\npath = \"" + dir.file("buffer.db") + "\"\n\n" + devices;
 }
+
+// The same station in discrete mode (units and work orders).
+inline std::string discrete(std::string config) {
+  config.replace(config.find("mode = \"process\""), 16, "mode = \"discrete\"");
+  return config;
+}
+
+// The broker's options made from the test's temp dir, where it first writes what they name (an ACL, a password
+// file, certificates): the broker reads those when it starts.
+using BrokerSetup = std::function<BrokerOptions(TempDir& dir)>;
+
+// A temp dir with a broker in it, for tests that talk to the broker without tallyd (tallyctl against a responder).
+struct WithBroker {
+  explicit WithBroker(BrokerOptions options = {}) : broker(dir.path(), std::move(options)) {}
+  explicit WithBroker(const BrokerSetup& setup) : broker(dir.path(), setup(dir)) {}
+  // station_config() on this broker and dir.
+  std::string config(const std::string& devices, const std::string& mqtt_extra = "") const {
+    return station_config(broker, dir, devices, mqtt_extra);
+  }
+  TempDir dir;
+  Broker broker;
+};
+
+struct StationOptions {
+  BrokerSetup broker = [](TempDir&) { return BrokerOptions{}; };
+  std::string filter = "tally/#";  // what the subscriber subscribes to
+};
+// What an end-to-end test of tallyd starts from: a temp dir, a broker, a subscriber to everything the station
+// publishes (connected before tallyd starts, so it misses nothing), and tallyd, which the test starts with its
+// configuration: `tallyd.start(config(devices))`. Used as TEST_CASE_METHOD(WithStation, "..."); a test that needs
+// other options derives a fixture that passes them.
+struct WithStation : WithBroker {
+  explicit WithStation(StationOptions options = {})
+      : WithBroker(options.broker), sub(broker.url(), options.filter, "e2e-station"), tallyd(dir) {}
+  Subscriber sub;
+  Daemon tallyd;
+};
 
 inline std::string serial_device(const std::string& name, const std::string& port) {
   return "[[devices]]\nname = \"" + name + "\"\ndriver = \"serial-line\"\nport = \"" + port +

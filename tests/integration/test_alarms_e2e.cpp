@@ -65,13 +65,10 @@ bool deleted(const std::vector<Message>& all, const std::string& alarm) {
 
 }  // namespace
 
-TEST_CASE("a hold step driven out of range raises <step>.range with its retained payload and ack and return clear it") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation,
+                 "a hold step driven out of range raises <step>.range with its retained payload and ack and return clear it") {
   Pty kettle(dir.file("ttyKettle"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-alarm-range");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", kettle.link())) + recipe);
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", kettle.link())) + recipe);
   REQUIRE(sub.wait_for([](const auto& all) { return events(all, "device.online").size() == 1; }));
   REQUIRE(send(sub, "0", "operator.set", {{"operator", "ana"}})["ok"] == true);
   REQUIRE(send(sub, "1", "batch.start", {{"batch", "B-7"}, {"recipe", "soap"}})["ok"] == true);
@@ -133,13 +130,10 @@ TEST_CASE("a hold step driven out of range raises <step>.range with its retained
   CHECK(batch["steps"][1]["alarms"].empty());
 }
 
-TEST_CASE("an alarm raised and cleared while the broker is down arrives after it restarts, in order") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation,
+                 "an alarm raised and cleared while the broker is down arrives after it restarts, in order") {
   Pty kettle(dir.file("ttyKettle"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-alarm-outage");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", kettle.link())) + overheat_rule);
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", kettle.link())) + overheat_rule);
   REQUIRE(sub.wait_for([](const auto& all) { return events(all, "device.online").size() == 1; }));
   broker.stop();
   kettle.write("T=97\r\n");
@@ -160,13 +154,10 @@ TEST_CASE("an alarm raised and cleared while the broker is down arrives after it
   REQUIRE(sub.wait_for([](const auto& all) { return deleted(all, "kettle-overheat"); }));
 }
 
-TEST_CASE("kill -9 with an active alarm: after the restart it is still active and raised only once") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation,
+                 "kill -9 with an active alarm: after the restart it is still active and raised only once") {
   Pty kettle(dir.file("ttyKettle"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-alarm-kill");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", kettle.link())) + overheat_rule);
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", kettle.link())) + overheat_rule);
   REQUIRE(sub.wait_for([](const auto& all) { return events(all, "device.online").size() == 1; }));
   kettle.write("T=97\r\n");
   REQUIRE(sub.wait_for([](const auto& all) { return alarm_events(all, "kettle-overheat").size() == 1; }));
@@ -187,16 +178,13 @@ TEST_CASE("kill -9 with an active alarm: after the restart it is still active an
   REQUIRE(sub.wait_for([](const auto& all) { return deleted(all, "kettle-overheat"); }));
 }
 
-TEST_CASE("a local HTTP endpoint gets exactly one notification per transition, also after it was down") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation,
+                 "a local HTTP endpoint gets exactly one notification per transition, also after it was down") {
   Pty kettle(dir.file("ttyKettle"));
   HttpSink phone;
   dir.write("hook-url", phone.url("/alarms?token=s3cret") + "\n");
-  Subscriber sub(broker.url(), "tally/#", "e2e-alarm-notify");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", kettle.link())) + overheat_rule +
-                         "\n[[notify]]\nurl_file = \"hook-url\"\nmin_severity = \"warning\"\n");
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", kettle.link())) + overheat_rule +
+               "\n[[notify]]\nurl_file = \"hook-url\"\nmin_severity = \"warning\"\n");
   REQUIRE(sub.wait_for([](const auto& all) { return events(all, "device.online").size() == 1; }));
   kettle.write("T=97\r\n");
   REQUIRE(phone.wait_for([](const auto& r) { return r.size() == 1; }));
@@ -236,17 +224,11 @@ TEST_CASE("a local HTTP endpoint gets exactly one notification per transition, a
 }
 
 // Issue #13 item 3: NTP stepping the wall clock of a Pi without an RTC during a hold step.
-TEST_CASE("a wall-clock jump of +2 h during a hold step changes timestamps only") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation, "a wall-clock jump of +2 h during a hold step changes timestamps only") {
   Pty kettle(dir.file("ttyKettle"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-alarm-clock");
   const std::string shift_file = dir.write("clock-shift", "0\n");
-  const std::string config = dir.write(
-      "tally.toml", station_config(broker, dir, serial_device("kettle", kettle.link()) + "stale_s = 30\n") + recipe);
-  Process tallyd({"/usr/bin/env", std::string("LD_PRELOAD=") + CLOCK_SHIFT_PATH, "TALLY_CLOCK_SHIFT_FILE=" + shift_file,
-                  TALLYD_PATH, "--config", config, "--log-level", "debug"},
-                 dir.file("tallyd.log"));
+  tallyd.launcher = {"/usr/bin/env", std::string("LD_PRELOAD=") + CLOCK_SHIFT_PATH, "TALLY_CLOCK_SHIFT_FILE=" + shift_file};
+  tallyd.start(config(serial_device("kettle", kettle.link()) + "stale_s = 30\n") + recipe);
   REQUIRE(sub.wait_for([](const auto& all) { return events(all, "device.online").size() == 1; }));
   REQUIRE(send(sub, "1", "batch.start", {{"batch", "B-13"}, {"recipe", "soap"}})["ok"] == true);
   kettle.write("T=45\r\n");

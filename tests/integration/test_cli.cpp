@@ -78,13 +78,10 @@ TEST_CASE("bad arguments exit 64 with usage") {
   CHECK(r.code == 64);
 }
 
-TEST_CASE("SIGHUP reloads devices, and an invalid new configuration is rejected and the old one kept") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation,
+                 "SIGHUP reloads devices, and an invalid new configuration is rejected and the old one kept") {
   Pty pty(dir.file("ttyUSB0"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-reload");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", pty.link())));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
   pty.write("T=1 C\r\n");
   REQUIRE(sub.wait_for([](const auto& all) { return records(all, base + "/readings/kettle").size() == 1; }));
@@ -97,9 +94,9 @@ TEST_CASE("SIGHUP reloads devices, and an invalid new configuration is rejected 
   REQUIRE(sub.wait_for([](const auto& all) { return records(all, base + "/readings/kettle").size() == 2; }));
 
   // Valid: a simulated device joins, the kettle stays, buffered records keep their seq.
-  dir.write("tally.toml", station_config(broker, dir, serial_device("kettle", pty.link()) +
-                                                          "[[devices]]\nname = \"sim\"\ndriver = \"simulated\"\n"
-                                                          "waveform = \"constant\"\nmin = 7\nmax = 7\npoll_ms = 50\n"));
+  dir.write("tally.toml", config(serial_device("kettle", pty.link()) +
+                                 "[[devices]]\nname = \"sim\"\ndriver = \"simulated\"\n"
+                                 "waveform = \"constant\"\nmin = 7\nmax = 7\npoll_ms = 50\n"));
   tallyd.process->signal(SIGHUP);
   REQUIRE(sub.wait_for([](const auto& all) { return !records(all, base + "/readings/sim").empty(); }));
   CHECK(records(sub.messages(), base + "/readings/sim")[0]["value"] == 7.0);
@@ -110,9 +107,7 @@ TEST_CASE("SIGHUP reloads devices, and an invalid new configuration is rejected 
   CHECK(tallyd.process->running());
 }
 
-TEST_CASE("under systemd (NOTIFY_SOCKET) tallyd reports READY, RELOADING and STOPPING") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithBroker, "under systemd (NOTIFY_SOCKET) tallyd reports READY, RELOADING and STOPPING") {
   const std::string socket_path = dir.file("notify.sock");
   const int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   REQUIRE(sock >= 0);
@@ -137,7 +132,7 @@ TEST_CASE("under systemd (NOTIFY_SOCKET) tallyd reports READY, RELOADING and STO
   };
 
   ::setenv("NOTIFY_SOCKET", socket_path.c_str(), 1);
-  Daemon tallyd(dir, station_config(broker, dir, ""));
+  Daemon tallyd(dir, config(""));
   tallyd.start();
   ::unsetenv("NOTIFY_SOCKET");
   CHECK(next_state() == "READY=1");
@@ -190,13 +185,10 @@ TEST_CASE("SIGTERM while the broker never answers the connect still exits 0 with
   CHECK(events(sub.messages(), "daemon.stopped").size() == 1);
 }
 
-TEST_CASE("under journald (JOURNAL_STREAM) every log line starts with its numeric syslog priority") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithBroker, "under journald (JOURNAL_STREAM) every log line starts with its numeric syslog priority") {
   ::setenv("JOURNAL_STREAM", "8:12345", 1);
-  Daemon tallyd(dir, station_config(broker, dir,
-                                    "[[devices]]\nname = \"gone\"\ndriver = \"serial-line\"\nport = \"" +
-                                        dir.file("no-such-tty") + "\"\n"));
+  Daemon tallyd(dir, config("[[devices]]\nname = \"gone\"\ndriver = \"serial-line\"\nport = \"" +
+                            dir.file("no-such-tty") + "\"\n"));
   tallyd.start();
   ::unsetenv("JOURNAL_STREAM");
   // journald parses "<4>" (warning) but not "<warning>": `journalctl -p warning` must find the offline device.

@@ -26,13 +26,9 @@ void require_contiguous(const std::vector<Message>& all) {
 
 }  // namespace
 
-TEST_CASE("readings, events and state arrive with every field of the contract") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation, "readings, events and state arrive with every field of the contract") {
   Pty pty(dir.file("ttyUSB0"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-fields");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", pty.link())));
 
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
   pty.write("T=21.5 C\r\n");
@@ -78,13 +74,9 @@ TEST_CASE("readings, events and state arrive with every field of the contract") 
   CHECK(late.messages()[0].retained);
 }
 
-TEST_CASE("a graceful stop publishes daemon.stopped and the offline status, and exits 0") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation, "a graceful stop publishes daemon.stopped and the offline status, and exits 0") {
   Pty pty(dir.file("ttyUSB0"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-stop");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", pty.link())));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -98,13 +90,9 @@ TEST_CASE("a graceful stop publishes daemon.stopped and the offline status, and 
   REQUIRE(sub.wait_for([](const auto& all) { return last_on(all, base + "/status") == json{{"online", false}}; }));
 }
 
-TEST_CASE("a broker outage loses nothing: every record arrives, in seq order, without gaps") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation, "a broker outage loses nothing: every record arrives, in seq order, without gaps") {
   Pty pty(dir.file("ttyUSB0"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-outage");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", pty.link())));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
 
   for (int i = 1; i <= 100; ++i) pty.write(line(i));
@@ -128,13 +116,9 @@ TEST_CASE("a broker outage loses nothing: every record arrives, in seq order, wi
   CHECK(tallyd.process->running());
 }
 
-TEST_CASE("kill -9 under load: seq continues without reuse and nothing committed is lost") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation, "kill -9 under load: seq continues without reuse and nothing committed is lost") {
   Pty pty(dir.file("ttyUSB0"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-kill");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", pty.link())));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
 
   // Kill it while it is busy: lines still arriving, records in flight.
@@ -165,13 +149,10 @@ TEST_CASE("kill -9 under load: seq continues without reuse and nothing committed
   CHECK(restarted[1]["seq"].get<long long>() > before_restart.back());
 }
 
-TEST_CASE("noise and an unplugged port do not stop tallyd, and the port is reopened when it returns") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation,
+                 "noise and an unplugged port do not stop tallyd, and the port is reopened when it returns") {
   Pty pty(dir.file("ttyUSB0"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-unplug");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", pty.link())));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
 
   pty.write("\x01\x02\xff\xfe\x80 garbage\r\nT=\r\nT=1");  // noise, a line without a value, a partial line
@@ -199,12 +180,8 @@ TEST_CASE("noise and an unplugged port do not stop tallyd, and the port is reope
   CHECK(tallyd.process->running());
 }
 
-TEST_CASE("a device missing at start-up is reported offline and picked up when it appears") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-late-device");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", dir.file("ttyUSB0"))));
-  tallyd.start();
+TEST_CASE_METHOD(WithStation, "a device missing at start-up is reported offline and picked up when it appears") {
+  tallyd.start(config(serial_device("kettle", dir.file("ttyUSB0"))));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.offline").empty(); }));
   CHECK(events(sub.messages(), "device.offline")[0]["error"].get<std::string>().find("No such file") !=
         std::string::npos);
@@ -214,14 +191,10 @@ TEST_CASE("a device missing at start-up is reported offline and picked up when i
   REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 3); }));
 }
 
-TEST_CASE("a corrupt buffer file is moved aside, kept for inspection, and reported in the stream") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation, "a corrupt buffer file is moved aside, kept for inspection, and reported in the stream") {
   const std::string garbage(8192, 'x');
   dir.write("buffer.db", garbage);
-  Subscriber sub(broker.url(), "tally/#", "e2e-corrupt");
-  Daemon tallyd(dir, station_config(broker, dir, ""));
-  tallyd.start();
+  tallyd.start(config(""));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "buffer.corrupt").empty(); }));
   const auto ev = events(sub.messages(), "buffer.corrupt")[0];
   const std::string moved = ev["moved_to"];
@@ -233,13 +206,9 @@ TEST_CASE("a corrupt buffer file is moved aside, kept for inspection, and report
   CHECK(sub.wait_for([](const auto& all) { return events(all, "daemon.started").size() == 1; }));
 }
 
-TEST_CASE("MQTT 5 carries the same stream") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation, "MQTT 5 carries the same stream") {
   Pty pty(dir.file("ttyUSB0"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-v5");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link()), "version = \"5\"\n"));
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", pty.link()), "version = \"5\"\n"));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
   for (int i = 1; i <= 50; ++i) pty.write(line(i));
   REQUIRE(sub.wait_for([](const auto& all) { return has_reading_value(all, 50); }));
@@ -249,16 +218,13 @@ TEST_CASE("MQTT 5 carries the same stream") {
   REQUIRE(sub.wait_for([](const auto& all) { return last_on(all, base + "/status") == json{{"online", false}}; }));
 }
 
-TEST_CASE("a full buffer drops the oldest readings only and announces every gap with buffer.overflow") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation,
+                 "a full buffer drops the oldest readings only and announces every gap with buffer.overflow") {
   Pty pty(dir.file("ttyUSB0"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-overflow");
   broker.stop();  // the broker is away for the whole burst
   std::string config = station_config(broker, dir, serial_device("kettle", pty.link()));
   config.replace(config.find("[buffer]\n"), 9, "[buffer]\nmax_mb = 0.1\n");
-  Daemon tallyd(dir, config);
-  tallyd.start();
+  tallyd.start(config);
   REQUIRE(wait_until([&] { return tallyd.log().find("device kettle: online") != std::string::npos; }, 30s));
   for (int i = 1; i <= 3000; ++i) pty.write(line(i));
   REQUIRE(pty.wait_drained(30s));

@@ -65,14 +65,9 @@ std::string devices(const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("tallyd on the fake GPIO and SPI buses: readings, faults, units into a work order, the buzzer, totals") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-gpio");
-  std::string config = station_config(broker, dir, devices(dir));
-  config.replace(config.find("mode = \"process\""), 16, "mode = \"discrete\"");
-  Daemon tallyd(dir, config);
-  tallyd.start();
+TEST_CASE_METHOD(WithStation,
+                 "tallyd on the fake GPIO and SPI buses: readings, faults, units into a work order, the buzzer, totals") {
+  tallyd.start(discrete(config(devices(dir))));
   INFO(tallyd.log());
 
   // Thermocouples: temperatures (negative too) and every fault as a reading with a null value.
@@ -125,12 +120,8 @@ TEST_CASE("tallyd on the fake GPIO and SPI buses: readings, faults, units into a
   CHECK(readings_of(sub.messages(), "flow")[seen]["value"].get<double>() == before + 1);
 }
 
-TEST_CASE("tallyctl calibrate finds offset and scale of a load cell through tallyd") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-calibrate");
-  Daemon tallyd(dir, station_config(broker, dir, devices(dir)));
-  tallyd.start();
+TEST_CASE_METHOD(WithStation, "tallyctl calibrate finds offset and scale of a load cell through tallyd") {
+  tallyd.start(config(devices(dir)));
   REQUIRE(sub.wait_for([](const auto& all) { return has_value(all, "load", 0.0); }));
 
   // The operator: Enter with the scale empty; then 500 g on it and "500" typed once tallyctl asks.

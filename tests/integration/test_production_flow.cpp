@@ -45,14 +45,9 @@ std::string scale_device(const std::string& port) {
 
 }  // namespace
 
-TEST_CASE("a soap batch driven over MQTT, restarted mid-hold, ends with a complete batch record") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation, "a soap batch driven over MQTT, restarted mid-hold, ends with a complete batch record") {
   Pty scale(dir.file("ttyScale")), kettle(dir.file("ttyKettle"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-soap");
-  Daemon tallyd(dir, station_config(broker, dir, scale_device(scale.link()) + serial_device("kettle", kettle.link())) +
-                         soap_recipe);
-  tallyd.start();
+  tallyd.start(config(scale_device(scale.link()) + serial_device("kettle", kettle.link())) + soap_recipe);
   REQUIRE(sub.wait_for([](const auto& all) { return events(all, "device.online").size() == 2; }));
 
   CHECK(send(sub, "0", "operator.set", {{"operator", "ana"}})["ok"] == true);
@@ -128,14 +123,9 @@ TEST_CASE("a soap batch driven over MQTT, restarted mid-hold, ends with a comple
   REQUIRE(sub.wait_for([](const auto& all) { return last_on(all, base + "/context").value("batch", "") == ""; }));
 }
 
-TEST_CASE("a discrete work order over MQTT: units, a duplicate, a reject, kill -9 in the middle, totals") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-wo");
-  std::string config = station_config(broker, dir, "");
-  config.replace(config.find("mode = \"process\""), 16, "mode = \"discrete\"");
-  Daemon tallyd(dir, config);
-  tallyd.start();
+TEST_CASE_METHOD(WithStation,
+                 "a discrete work order over MQTT: units, a duplicate, a reject, kill -9 in the middle, totals") {
+  tallyd.start(discrete(config("")));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
 
   CHECK(send(sub, "a", "unit.add")["error"] == "no work order is active");
@@ -178,12 +168,8 @@ TEST_CASE("a discrete work order over MQTT: units, a duplicate, a reject, kill -
   CHECK(ended["target"] == 5);
 }
 
-TEST_CASE("malformed and unknown commands get an error reply and change nothing") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-badcmd");
-  Daemon tallyd(dir, station_config(broker, dir, ""));
-  tallyd.start();
+TEST_CASE_METHOD(WithStation, "malformed and unknown commands get an error reply and change nothing") {
+  tallyd.start(config(""));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
   sub.publish(base + "/cmd", "{not json");
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "command").empty(); }));
@@ -210,33 +196,28 @@ TEST_CASE("malformed and unknown commands get an error reply and change nothing"
   CHECK(tallyd.process->running());
 }
 
-TEST_CASE("tallyctl drives the real daemon and prints its replies, over MQTT 3.1.1 and 5") {
-  for (const std::string version : {"3.1.1", "5"}) {
-    INFO("tallyd on MQTT " << version);
-    TempDir dir;
-    Broker broker(dir.path());
-    Subscriber sub(broker.url(), "tally/#", "e2e-ctl-" + version);
-    const std::string devices =
-        "[[devices]]\nname = \"bench-scale\"\ndriver = \"simulated\"\n\n[[devices]]\nname = \"kettle\"\ndriver = \"simulated\"\n";
-    Daemon tallyd(dir, station_config(broker, dir, devices, "version = \"" + version + "\"\n") + soap_recipe);
-    tallyd.start();
-    REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
-    const auto run = [&](std::vector<std::string> args) {
-      args.insert(args.begin(), {TALLYCTL_PATH, "--config", tallyd.config_path, "--timeout", "10"});
-      Process p(args, dir.file("tallyctl.log"));
-      const auto code = p.wait(20s);
-      REQUIRE(code.has_value());
-      return std::make_pair(*code, p.log());
-    };
-    auto [code, out] = run({"batch.start", "batch=B-1", "recipe=lavender-soap"});
-    INFO(out);
-    CHECK(code == 0);
-    CHECK(out.find("\"step\": \"weigh-oils\"") != std::string::npos);
-    std::tie(code, out) = run({"batch.start", "batch=B-2", "recipe=lavender-soap"});
-    CHECK(code == 1);
-    CHECK(out.find("B-1 is running") != std::string::npos);
-    std::tie(code, out) = run({"status"});
-    CHECK(code == 0);
-    CHECK(out.find("\"batch\": \"B-1\"") != std::string::npos);
-  }
+TEST_CASE_METHOD(WithStation, "tallyctl drives the real daemon and prints its replies, over MQTT 3.1.1 and 5") {
+  const std::string version = GENERATE("3.1.1", "5");  // a fresh station for each
+  INFO("tallyd on MQTT " << version);
+  const std::string devices =
+      "[[devices]]\nname = \"bench-scale\"\ndriver = \"simulated\"\n\n[[devices]]\nname = \"kettle\"\ndriver = \"simulated\"\n";
+  tallyd.start(config(devices, "version = \"" + version + "\"\n") + soap_recipe);
+  REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
+  const auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {TALLYCTL_PATH, "--config", tallyd.config_path, "--timeout", "10"});
+    Process p(args, dir.file("tallyctl.log"));
+    const auto code = p.wait(20s);
+    REQUIRE(code.has_value());
+    return std::make_pair(*code, p.log());
+  };
+  auto [code, out] = run({"batch.start", "batch=B-1", "recipe=lavender-soap"});
+  INFO(out);
+  CHECK(code == 0);
+  CHECK(out.find("\"step\": \"weigh-oils\"") != std::string::npos);
+  std::tie(code, out) = run({"batch.start", "batch=B-2", "recipe=lavender-soap"});
+  CHECK(code == 1);
+  CHECK(out.find("B-1 is running") != std::string::npos);
+  std::tie(code, out) = run({"status"});
+  CHECK(code == 0);
+  CHECK(out.find("\"batch\": \"B-1\"") != std::string::npos);
 }

@@ -30,14 +30,19 @@ std::string acl_config(const Broker& broker, const TempDir& dir, const std::stri
          "[[devices]]\nname = \"ok\"\ndriver = \"simulated\"\nwaveform = \"constant\"\nmin = 5\nmax = 5\npoll_ms = 100\n";
 }
 
+// A station whose broker has that ACL on its second listener (mosquitto's default queue limit: see BrokerOptions).
+struct WithAclBroker : WithStation {
+  WithAclBroker()
+      : WithStation({.broker = [](TempDir& dir) {
+          return BrokerOptions{.unlimited_queue = false, .secure_listener = acl_listener(dir)};
+        }}) {}
+};
+
 }  // namespace
 
-TEST_CASE("MQTT 5: records on a refused topic are parked with publish.refused, the rest flows in order") {
-  TempDir dir;
-  Broker broker(dir.path(), true, acl_listener(dir), /*unlimited_queue=*/false);
-  Subscriber sub(broker.url(), "tally/#", "e2e-acl-5");
-  Daemon tallyd(dir, acl_config(broker, dir, "5"));
-  tallyd.start();
+TEST_CASE_METHOD(WithAclBroker,
+                 "MQTT 5: records on a refused topic are parked with publish.refused, the rest flows in order") {
+  tallyd.start(acl_config(broker, dir, "5"));
   // Refused records are reported, and every refused seq is named.
   const bool reported = sub.wait_for([](const std::vector<Message>& all) {
     std::size_t parked = 0;
@@ -80,24 +85,17 @@ TEST_CASE("MQTT 5: records on a refused topic are parked with publish.refused, t
   REQUIRE(tallyd.process->wait(5s) == std::optional<int>(0));
 }
 
-TEST_CASE("MQTT 3.1.1: a broker ACL denial is acknowledged like a success and the record is gone") {
-  TempDir dir;
-  Broker broker(dir.path(), true, acl_listener(dir), /*unlimited_queue=*/false);
-  Subscriber sub(broker.url(), "tally/#", "e2e-acl-311");
-  Daemon tallyd(dir, acl_config(broker, dir, "3.1.1"));
-  tallyd.start();
+TEST_CASE_METHOD(WithAclBroker,
+                 "MQTT 3.1.1: a broker ACL denial is acknowledged like a success and the record is gone") {
+  tallyd.start(acl_config(broker, dir, "3.1.1"));
   REQUIRE(sub.wait_for([](const auto& all) { return records(all, base + "/readings/ok").size() >= 20; }, 30s));
   // This documents the protocol's limit rather than a choice of ours: no refusal is ever seen.
   CHECK(records(sub.messages(), base + "/readings/sim").empty());
   CHECK(events(sub.messages(), "publish.refused").empty());
 }
 
-TEST_CASE("MQTT 5: a burst of 3000 commands gets 3000 replies (replies share the publish window)") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-burst");
-  Daemon tallyd(dir, station_config(broker, dir, "", "version = \"5\"\n"));
-  tallyd.start();
+TEST_CASE_METHOD(WithStation, "MQTT 5: a burst of 3000 commands gets 3000 replies (replies share the publish window)") {
+  tallyd.start(config("", "version = \"5\"\n"));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
   for (int i = 0; i < 3000; ++i)
     sub.publish(base + "/cmd", "{\"id\":" + std::to_string(i) + ",\"cmd\":\"no.such.command\"}");

@@ -49,13 +49,16 @@ long rss_kib(int pid) {
   return 0;
 }
 
+// A station and a subscriber to every topic on its broker, not only the station's: to see where replies go.
+struct WithEverythingSubscribed : WithStation {
+  WithEverythingSubscribed() : WithStation({.filter = "#"}) {}
+};
+
 }  // namespace
 
-TEST_CASE("a full disk while the broker is down: bounded memory and CPU, an alarm, recovery when space returns") {
+TEST_CASE_METHOD(WithStation,
+                 "a full disk while the broker is down: bounded memory and CPU, an alarm, recovery when space returns") {
   SmallFilesystem fs(4u << 20);
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-disk-full");
   broker.stop();
   // A serial thermometer the test feeds: a flood until the in-memory queue reaches its bound (Buffer::kMemoryBound),
   // 500 lines a second while memory is measured, then silence so that the backlog drains when space returns.
@@ -83,12 +86,11 @@ TEST_CASE("a full disk while the broker is down: bounded memory and CPU, an alar
   } stop{feeding, feeder};
   std::string config = station_config(broker, dir, serial_device("probe", probe.link()));
   config.replace(config.find(dir.file("buffer.db")), dir.file("buffer.db").size(), fs.file("buffer.db"));
-  Daemon tallyd(dir, config);
   // Under AddressSanitizer freed blocks are held in a quarantine (256 MB by default) that would show as growth:
   // measure the daemon, not the quarantine. Ignored by an ordinary build.
   const char* asan = std::getenv("ASAN_OPTIONS");
   setenv("ASAN_OPTIONS", (std::string(asan ? asan : "") + ":quarantine_size_mb=1").c_str(), 1);
-  tallyd.start();
+  tallyd.start(config);
   if (asan) setenv("ASAN_OPTIONS", asan, 1);
   else unsetenv("ASAN_OPTIONS");
   REQUIRE(wait_until([&] { return tallyd.log().find("device probe: online") != std::string::npos; }, 30s));
@@ -166,12 +168,9 @@ void publish_v5(const Broker& broker, const std::string& payload, const std::str
 
 // Issue #13 item 4(b): `a/#` as a response topic made the broker disconnect tallyd 13 times in 20 s; the station's
 // own events topic let anyone inject JSON into the record stream under tallyd's credentials.
-TEST_CASE("a hostile MQTT 5 response topic is refused: no disconnect, nothing injected into the stream") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "#", "e2e-response-topic");
-  Daemon tallyd(dir, station_config(broker, dir, "", "version = \"5\"\n"));
-  tallyd.start();
+TEST_CASE_METHOD(WithEverythingSubscribed,
+                 "a hostile MQTT 5 response topic is refused: no disconnect, nothing injected into the stream") {
+  tallyd.start(config("", "version = \"5\"\n"));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }, 30s));
   for (int i = 0; i < 5; ++i) publish_v5(broker, R"({"id":"w)" + std::to_string(i) + R"(","cmd":"status"})", "a/#");
   publish_v5(broker, R"({"id":"inject","cmd":"status"})", base + "/events");
@@ -202,12 +201,9 @@ TEST_CASE("a hostile MQTT 5 response topic is refused: no disconnect, nothing in
 
 // Issue #13 item 4(a, c): a flood of 64 KB commands grew the buffer to 95 MB against max_mb = 4; a `cmd` with a
 // newline forged log lines.
-TEST_CASE("a command flood is rate limited with an event, command events stay small, log lines cannot be forged") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-flood");
-  Daemon tallyd(dir, station_config(broker, dir, ""));
-  tallyd.start();
+TEST_CASE_METHOD(WithStation,
+                 "a command flood is rate limited with an event, command events stay small, log lines cannot be forged") {
+  tallyd.start(config(""));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }, 30s));
   sub.publish(base + "/cmd", R"({"id":"nl","cmd":"x\n[2026-11-29 07:00:00.000] [info] forged line"})");
   const std::string pad(7000, 'p');  // under the size limit: each is handled, and summarised in its event
@@ -236,12 +232,9 @@ TEST_CASE("a command flood is rate limited with an event, command events stay sm
 
 // Issue #13 item 4(a): the queue between the MQTT client's thread and the event loop is bounded; what it drops is
 // counted in command.rate_limited, not lost without a word.
-TEST_CASE("an oversized message on B/cmd is dropped before it is copied, and counted in command.rate_limited") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-oversized");
-  Daemon tallyd(dir, station_config(broker, dir, ""));
-  tallyd.start();
+TEST_CASE_METHOD(WithStation,
+                 "an oversized message on B/cmd is dropped before it is copied, and counted in command.rate_limited") {
+  tallyd.start(config(""));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }, 30s));
   sub.publish(base + "/cmd", R"({"id":"big","cmd":"status","pad":")" + std::string(300 * 1024, 'p') + R"("})");
   sub.publish(base + "/cmd", R"({"id":"after","cmd":"status"})");
@@ -255,14 +248,9 @@ TEST_CASE("an oversized message on B/cmd is dropped before it is copied, and cou
 }
 
 // Issue #13 item 7: a client that retried unit.add without a serial double-counted.
-TEST_CASE("a retried command (same id) gets its first reply again and changes nothing, also after a restart") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-idempotent");
-  std::string config = station_config(broker, dir, "");
-  config.replace(config.find("mode = \"process\""), 16, "mode = \"discrete\"");
-  Daemon tallyd(dir, config);
-  tallyd.start();
+TEST_CASE_METHOD(WithStation,
+                 "a retried command (same id) gets its first reply again and changes nothing, also after a restart") {
+  tallyd.start(discrete(config("")));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }, 30s));
   const auto replies_to = [&](const std::string& id) {
     std::vector<json> out;
@@ -298,13 +286,9 @@ TEST_CASE("a retried command (same id) gets its first reply again and changes no
 // Issue #13: serial noise drove the log (the 1st drop, then every 1000th: 100 lines/s under a 100k frames/s flood).
 // Now the first drop is logged at once, then at most one line a minute per device with the count since the last
 // line, and the summary still owed when tallyd stops.
-TEST_CASE("a serial noise flood logs the first drop and one summary, not a line per 1000 drops") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation, "a serial noise flood logs the first drop and one summary, not a line per 1000 drops") {
   Pty pty(dir.file("ttyUSB0"));
-  Subscriber sub(broker.url(), "tally/#", "e2e-noise-log");
-  Daemon tallyd(dir, station_config(broker, dir, serial_device("kettle", pty.link())));
-  tallyd.start();
+  tallyd.start(config(serial_device("kettle", pty.link())));
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "device.online").empty(); }));
   std::string noise;
   for (int i = 0; i < 20000; ++i) noise += "\x01\x02 noise\r\n";

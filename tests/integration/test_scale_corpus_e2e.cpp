@@ -75,9 +75,7 @@ bool has_value(const json& r, double v) {
 
 }  // namespace
 
-TEST_CASE("every corpus line played through a pty into tallyd is published as its source says") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation, "every corpus line played through a pty into tallyd is published as its source says") {
   std::vector<std::unique_ptr<Pty>> ptys;
   std::string devices;
   for (const auto& p : kPlayed) {
@@ -85,9 +83,7 @@ TEST_CASE("every corpus line played through a pty into tallyd is published as it
     devices += "[[devices]]\nname = \"" + p.device + "\"\ndriver = \"scale-serial\"\nport = \"" + ptys.back()->link() +
                "\"\nprotocol = \"" + p.protocol + "\"\npoll_ms = 0\ntimeout_ms = 0\nunit = \"g\"\n\n";
   }
-  Subscriber sub(broker.url(), "tally/#", "e2e-scale-corpus");
-  Daemon tallyd(dir, station_config(broker, dir, devices));
-  tallyd.start();
+  tallyd.start(config(devices));
 
   for (std::size_t i = 0; i < kPlayed.size(); ++i) {
     const Played& p = kPlayed[i];

@@ -92,9 +92,8 @@ json command(Subscriber& sub, const std::string& id, const std::string& cmd, con
 
 }  // namespace
 
-TEST_CASE("every scale protocol reads through its emulator: value in the configured unit, stable flag, faults") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation,
+                 "every scale protocol reads through its emulator: value in the configured unit, stable flag, faults") {
   EmulatedScale mt(dir, "mt", "mt-sics", {"--weight", "1234.5"});
   EmulatedScale mtsir(dir, "mtsir", "mt-sics", {"--weight", "250"});
   EmulatedScale ad(dir, "and", "and", {"--weight", "1500", "--unit", "kg", "--decimals", "3"});
@@ -102,16 +101,13 @@ TEST_CASE("every scale protocol reads through its emulator: value in the configu
   EmulatedScale oh(dir, "ohaus", "ohaus", {"--weight", "100"});
   EmulatedScale sa(dir, "sartorius", "sartorius", {"--weight", "1255.7", "--decimals", "1"});
   EmulatedScale ad2(dir, "adam", "adam", {"--weight", "123.45"});
-  Subscriber sub(broker.url(), "tally/#", "e2e-scales-read");
-  Daemon tallyd(dir, station_config(broker, dir,
-                                    scale_device("mt", mt, "mt-sics", "poll_ms = 100\nunit = \"kg\"") +
-                                        scale_device("mtsir", mtsir, "mt-sics", "poll_ms = 0") +
-                                        scale_device("and", ad, "and", "poll_ms = 100") +
-                                        scale_device("andstream", adstream, "and", "poll_ms = 0\nframing = \"7E1\"") +
-                                        scale_device("ohaus", oh, "ohaus", "poll_ms = 100\nunit = \"oz\"") +
-                                        scale_device("sartorius", sa, "sartorius", "poll_ms = 100\nframing = \"7O1\"") +
-                                        scale_device("adam", ad2, "adam", "poll_ms = 100\nbaud = 4800\nunit = \"kg\"")));
-  tallyd.start();
+  tallyd.start(config(scale_device("mt", mt, "mt-sics", "poll_ms = 100\nunit = \"kg\"") +
+                        scale_device("mtsir", mtsir, "mt-sics", "poll_ms = 0") +
+                        scale_device("and", ad, "and", "poll_ms = 100") +
+                        scale_device("andstream", adstream, "and", "poll_ms = 0\nframing = \"7E1\"") +
+                        scale_device("ohaus", oh, "ohaus", "poll_ms = 100\nunit = \"oz\"") +
+                        scale_device("sartorius", sa, "sartorius", "poll_ms = 100\nframing = \"7O1\"") +
+                        scale_device("adam", ad2, "adam", "poll_ms = 100\nbaud = 4800\nunit = \"kg\"")));
 
   const auto arrives = [&](const std::string& device, double value, bool stable) {
     INFO(device << " " << value << (stable ? " stable" : " not stable") << "\n" << tallyd.log());
@@ -170,16 +166,12 @@ TEST_CASE("every scale protocol reads through its emulator: value in the configu
   CHECK(tallyd.process->running());
 }
 
-TEST_CASE("a scale unplugged and plugged back, or silent and talking again, goes offline and comes back") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation,
+                 "a scale unplugged and plugged back, or silent and talking again, goes offline and comes back") {
   EmulatedScale mt(dir, "mt", "mt-sics", {"--weight", "10"});
   EmulatedScale ad(dir, "and", "and", {"--weight", "20", "--stream"});
-  Subscriber sub(broker.url(), "tally/#", "e2e-scales-unplug");
-  Daemon tallyd(dir, station_config(broker, dir,
-                                    scale_device("mt", mt, "mt-sics", "poll_ms = 100") +
-                                        scale_device("and", ad, "and", "poll_ms = 0")));
-  tallyd.start();
+  tallyd.start(config(scale_device("mt", mt, "mt-sics", "poll_ms = 100") +
+                        scale_device("and", ad, "and", "poll_ms = 0")));
   REQUIRE(sub.wait_for([](const auto& all) { return device_events(all, "device.online", "mt").size() == 1; }));
   REQUIRE(sub.wait_for([](const auto& all) { return device_events(all, "device.online", "and").size() == 1; }));
 
@@ -214,9 +206,7 @@ TEST_CASE("a scale unplugged and plugged back, or silent and talking again, goes
   CHECK(tallyd.process->running());
 }
 
-TEST_CASE("scale.tare and scale.zero over MQTT, for every protocol, accepted and refused") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation, "scale.tare and scale.zero over MQTT, for every protocol, accepted and refused") {
   const std::vector<std::string> protocols{"mt-sics", "and", "ohaus", "sartorius", "adam"};
   std::vector<std::unique_ptr<EmulatedScale>> emus;
   std::string devices;
@@ -224,9 +214,7 @@ TEST_CASE("scale.tare and scale.zero over MQTT, for every protocol, accepted and
     emus.push_back(std::make_unique<EmulatedScale>(dir, p, p, std::vector<std::string>{"--weight", "250"}));
     devices += scale_device(p, *emus.back(), p, "poll_ms = 100");
   }
-  Subscriber sub(broker.url(), "tally/#", "e2e-scales-tare");
-  Daemon tallyd(dir, station_config(broker, dir, devices));
-  tallyd.start();
+  tallyd.start(config(devices));
 
   for (std::size_t i = 0; i < protocols.size(); ++i) {
     const std::string& dev = protocols[i];
@@ -296,9 +284,8 @@ TEST_CASE("scale.tare and scale.zero over MQTT, for every protocol, accepted and
   CHECK(tallyd.process->running());
 }
 
-TEST_CASE("the emulator's corpus forms read through tallyd: stable only where the line says so, faults as faults") {
-  TempDir dir;
-  Broker broker(dir.path());
+TEST_CASE_METHOD(WithStation,
+                 "the emulator's corpus forms read through tallyd: stable only where the line says so, faults as faults") {
   struct Form {
     std::string device, protocol, form;
   };
@@ -319,9 +306,7 @@ TEST_CASE("the emulator's corpus forms read through tallyd: stable only where th
                                                    std::vector<std::string>{"--weight", "100", "--form", f.form}));
     devices += scale_device(f.device, *emus.back(), f.protocol, "poll_ms = 100");
   }
-  Subscriber sub(broker.url(), "tally/#", "e2e-scale-forms");
-  Daemon tallyd(dir, station_config(broker, dir, devices));
-  tallyd.start();
+  tallyd.start(config(devices));
 
   for (std::size_t i = 0; i < forms.size(); ++i) {
     const std::string& dev = forms[i].device;

@@ -48,13 +48,11 @@ std::string scanner_device(const std::string& fifo, const std::string& extra = "
 
 }  // namespace
 
-TEST_CASE("scanned codes drive a discrete work order: rules, part serials, a duplicate, GS1, an invalid code") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-scan");
+TEST_CASE_METHOD(WithStation,
+                 "scanned codes drive a discrete work order: rules, part serials, a duplicate, GS1, an invalid code") {
   const std::string fifo = dir.file("scanner.fifo");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  std::string config = station_config(broker, dir, scanner_device(fifo, "layout = \"de\"") + R"(
+  tallyd.start(discrete(config(scanner_device(fifo, "layout = \"de\"") + R"(
 [[scan_rules]]
 pattern = '^WO:([^:]+):([0-9]+)$'
 action = "work_order.start"
@@ -64,10 +62,7 @@ fields = ["work_order", "target"]
 pattern = '^OP:(.+)$'
 action = "operator.set"
 fields = ["operator"]
-)");
-  config.replace(config.find("mode = \"process\""), 16, "mode = \"discrete\"");
-  Daemon tallyd(dir, config);
-  tallyd.start();
+)")));
   INFO(tallyd.log());
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
   const std::vector<std::string> de{"--layout", "de"};  // scanner and device both set to German QWERTZ
@@ -124,10 +119,7 @@ fields = ["operator"]
   CHECK(cmds[3]["error"] == "serial SN-1 is already unit 1 of work order WO-9");
 }
 
-TEST_CASE("a batch sheet starts a batch, a GS1 lot code is recorded on the weigh step") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-scan-batch");
+TEST_CASE_METHOD(WithStation, "a batch sheet starts a batch, a GS1 lot code is recorded on the weigh step") {
   const std::string fifo = dir.file("scanner.fifo");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   Pty scale(dir.file("tty-scale"));
@@ -150,8 +142,7 @@ name = "Mini soap"
   target = 100.0
   tolerance = 5.0
 )");
-  Daemon tallyd(dir, config);
-  tallyd.start();
+  tallyd.start(config);
   INFO(tallyd.log());
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
   const std::vector<std::string> emu{"--terminator", "tab", "--gs", "f12"};
@@ -177,15 +168,11 @@ name = "Mini soap"
   CHECK(commands_from(sub.messages(), "scanner")[2]["ok"] == false);
 }
 
-TEST_CASE("no terminator, 16-byte events, and a rule added by SIGHUP") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-scan-reload");
+TEST_CASE_METHOD(WithStation, "no terminator, 16-byte events, and a rule added by SIGHUP") {
   const std::string fifo = dir.file("scanner.fifo");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   const std::string device = scanner_device(fifo, "terminator = \"none\"\nevent_size = 16\ntimeout_ms = 50");
-  Daemon tallyd(dir, station_config(broker, dir, device));
-  tallyd.start();
+  tallyd.start(config(device));
   INFO(tallyd.log());
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
   const std::vector<std::string> emu{"--terminator", "none", "--event-size", "16"};
@@ -204,14 +191,10 @@ TEST_CASE("no terminator, 16-byte events, and a rule added by SIGHUP") {
 
 // Issue #13: input must not drive the log. Every refused scan is a scan record (valid: false, the reason); the log
 // says so for at most 10 a minute (LogLimit), then how many it held back.
-TEST_CASE("a burst of invalid scans is recorded in full but logged at most 10 times a minute") {
-  TempDir dir;
-  Broker broker(dir.path());
-  Subscriber sub(broker.url(), "tally/#", "e2e-scan-log");
+TEST_CASE_METHOD(WithStation, "a burst of invalid scans is recorded in full but logged at most 10 times a minute") {
   const std::string fifo = dir.file("scanner.fifo");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  Daemon tallyd(dir, station_config(broker, dir, scanner_device(fifo)));
-  tallyd.start();
+  tallyd.start(config(scanner_device(fifo)));
   INFO(tallyd.log());
   REQUIRE(sub.wait_for([](const auto& all) { return !events(all, "daemon.started").empty(); }));
   // EAN-13 with every wrong check digit: 400638133393(1) and 590123412345(7) are the valid ones.

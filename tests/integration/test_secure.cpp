@@ -46,12 +46,21 @@ std::string secure_config(const Broker& broker, const TempDir& dir, const std::s
          "\"\n" + simulated();
 }
 
+// A station whose broker's second listener demands TLS with a client certificate.
+struct WithTlsBroker : WithStation {
+  WithTlsBroker()
+      : WithStation({.broker = [](TempDir& dir) {
+          make_certificates(dir);
+          return BrokerOptions{.secure_listener = tls_listener(dir)};
+        }}) {}
+};
+
 }  // namespace
 
 TEST_CASE("username and password_file authenticate tallyd, and a wrong password keeps records buffered") {
   TempDir dir;
   sh(dir, "mosquitto_passwd -c -b passwd tally s3cret");
-  Broker broker(dir.path(), true, "allow_anonymous false\npassword_file " + dir.file("passwd"));
+  Broker broker(dir.path(), {.secure_listener = "allow_anonymous false\npassword_file " + dir.file("passwd")});
   Subscriber sub(broker.url(), "tally/#", "e2e-auth");
 
   dir.write("wrong", "nope\n");
@@ -72,29 +81,17 @@ TEST_CASE("username and password_file authenticate tallyd, and a wrong password 
   CHECK(events(sub.messages(), "daemon.stopped").size() == 1);  // the denied run's stop, delivered late
 }
 
-TEST_CASE("TLS with a CA and a client certificate") {
-  TempDir dir;
-  make_certificates(dir);
-  Broker broker(dir.path(), true,
-tls_listener(dir));
-  Subscriber sub(broker.url(), "tally/#", "e2e-tls");
-  Daemon tallyd(dir, secure_config(broker, dir, "ssl",
-                                   "ca_file = \"" + dir.file("ca.pem") + "\"\ncert_file = \"" + dir.file("client.pem") +
-                                       "\"\nkey_file = \"" + dir.file("client.key") + "\""));
-  tallyd.start();
+TEST_CASE_METHOD(WithTlsBroker, "TLS with a CA and a client certificate") {
+  tallyd.start(secure_config(broker, dir, "ssl",
+                             "ca_file = \"" + dir.file("ca.pem") + "\"\ncert_file = \"" + dir.file("client.pem") +
+                                 "\"\nkey_file = \"" + dir.file("client.key") + "\""));
   REQUIRE(sub.wait_for([](const auto& all) { return !records(all, base + "/readings/sim").empty(); }));
   CHECK(records(sub.messages(), base + "/readings/sim")[0]["value"] == 4.0);
   CHECK(tallyd.log().find("connected to ssl://127.0.0.1") != std::string::npos);
 }
 
-TEST_CASE("TLS without the client certificate is refused by a broker that requires one") {
-  TempDir dir;
-  make_certificates(dir);
-  Broker broker(dir.path(), true,
-tls_listener(dir));
-  Subscriber sub(broker.url(), "tally/#", "e2e-tls-refused");
-  Daemon tallyd(dir, secure_config(broker, dir, "ssl", "ca_file = \"" + dir.file("ca.pem") + "\""));
-  tallyd.start();
+TEST_CASE_METHOD(WithTlsBroker, "TLS without the client certificate is refused by a broker that requires one") {
+  tallyd.start(secure_config(broker, dir, "ssl", "ca_file = \"" + dir.file("ca.pem") + "\""));
   REQUIRE(wait_until([&] { return tallyd.log().find("cannot connect") != std::string::npos; }));
   CHECK(records(sub.messages()).empty());
   CHECK(tallyd.process->running());

@@ -116,15 +116,22 @@ Run tallyctl(const TempDir& dir, std::vector<std::string> args) {
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// A broker of its own in a temp dir (no persistence: nothing here outlives it).
+struct WithPlainBroker : WithBroker {
+  WithPlainBroker() : WithBroker({.persistence = false}) {}
+};
+
+// ... and the configuration tallyctl reads: station bench-1 on that broker.
+struct WithStationConfig : WithPlainBroker {
+  std::string config_file = dir.write("tally.toml", config(""));
+};
+
 }  // namespace
 
-TEST_CASE("tallyctl sends a command with a response topic and prints the ok reply, exit 0") {
-  TempDir dir;
-  Broker broker(dir.path(), false);
+TEST_CASE_METHOD(WithStationConfig, "tallyctl sends a command with a response topic and prints the ok reply, exit 0") {
   Responder responder(broker.url(), base, ok_echo);
-  const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
 
-  const auto r = tallyctl(dir, {"--config", config, "batch.start", "batch=B-1042", "recipe=lavender-soap"});
+  const auto r = tallyctl(dir, {"--config", config_file, "batch.start", "batch=B-1042", "recipe=lavender-soap"});
   INFO(r.output);
   CHECK(r.code == 0);
   CHECK(has(r.output, "\"ok\": true"));  // pretty-printed
@@ -141,28 +148,22 @@ TEST_CASE("tallyctl sends a command with a response topic and prints the ok repl
   CHECK(!q.correlation.empty());
 }
 
-TEST_CASE("tallyctl exits 1 and shows the error on an ok false reply") {
-  TempDir dir;
-  Broker broker(dir.path(), false);
+TEST_CASE_METHOD(WithStationConfig, "tallyctl exits 1 and shows the error on an ok false reply") {
   Responder responder(broker.url(), base, [](const json& q) {
     return std::vector<json>{{{"id", q["id"]}, {"ok", false}, {"error", "no active batch"}}};
   });
-  const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
 
-  const auto r = tallyctl(dir, {"--config", config, "step.next"});
+  const auto r = tallyctl(dir, {"--config", config_file, "step.next"});
   INFO(r.output);
   CHECK(r.code == 1);
   CHECK(has(r.output, "\"ok\": false"));
   CHECK(has(r.output, "step.next failed: no active batch"));
 }
 
-TEST_CASE("tallyctl types request arguments: numbers, booleans, strings and raw JSON") {
-  TempDir dir;
-  Broker broker(dir.path(), false);
+TEST_CASE_METHOD(WithStationConfig, "tallyctl types request arguments: numbers, booleans, strings and raw JSON") {
   Responder responder(broker.url(), base, ok_echo);
-  const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
 
-  const auto r = tallyctl(dir, {"--config", config, "work_order.start", "work_order=WO-7", "target=40", "ratio=2.5",
+  const auto r = tallyctl(dir, {"--config", config_file, "work_order.start", "work_order=WO-7", "target=40", "ratio=2.5",
                                 "neg=-3", "rush=true", "late=false", "lead=0012", "phrase=hello world", "empty=",
                                 "word=null", "raw:={\"a\": [1, null]}", "quoted:=\"1234\"", "eq=a=b"});
   INFO(r.output);
@@ -187,40 +188,32 @@ TEST_CASE("tallyctl types request arguments: numbers, booleans, strings and raw 
   CHECK(q["eq"] == "a=b");
 }
 
-TEST_CASE("tallyctl ignores replies to other requests until the matching one arrives") {
-  TempDir dir;
-  Broker broker(dir.path(), false);
+TEST_CASE_METHOD(WithStationConfig, "tallyctl ignores replies to other requests until the matching one arrives") {
   Responder responder(broker.url(), base, [](const json& q) {
     return std::vector<json>{{{"id", "someone-else"}, {"ok", false}, {"error", "not yours"}},
                              {{"id", q["id"]}, {"ok", true}, {"state", "idle"}}};
   });
-  const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
 
-  const auto r = tallyctl(dir, {"--config", config, "status"});
+  const auto r = tallyctl(dir, {"--config", config_file, "status"});
   INFO(r.output);
   CHECK(r.code == 0);
   CHECK(has(r.output, "\"state\": \"idle\""));
   CHECK(!has(r.output, "not yours"));
 }
 
-TEST_CASE("tallyctl accepts a reply on the shared cmd reply topic from a daemon that ignores response topics") {
-  TempDir dir;
-  Broker broker(dir.path(), false);
+TEST_CASE_METHOD(WithStationConfig,
+                 "tallyctl accepts a reply on the shared cmd reply topic from a daemon that ignores response topics") {
   Responder responder(broker.url(), base, ok_echo, /*shared_reply=*/true);
-  const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
 
-  const auto r = tallyctl(dir, {"--config", config, "unit.add", "serial=SN-0001"});
+  const auto r = tallyctl(dir, {"--config", config_file, "unit.add", "serial=SN-0001"});
   INFO(r.output);
   CHECK(r.code == 0);
   CHECK(has(r.output, "\"serial\": \"SN-0001\""));
 }
 
-TEST_CASE("with nobody answering tallyctl exits 3 within its timeout and names the broker") {
-  TempDir dir;
-  Broker broker(dir.path(), false);
-  const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
+TEST_CASE_METHOD(WithStationConfig, "with nobody answering tallyctl exits 3 within its timeout and names the broker") {
 
-  const auto r = tallyctl(dir, {"--config", config, "--timeout", "1", "status"});
+  const auto r = tallyctl(dir, {"--config", config_file, "--timeout", "1", "status"});
   INFO(r.output);
   CHECK(r.code == 3);
   CHECK(r.took < 4s);
@@ -282,9 +275,7 @@ TEST_CASE("tallyctl exits 78 on a broken configuration with every problem's posi
   CHECK(has(missing.output, "cannot read the configuration file"));
 }
 
-TEST_CASE("tallyctl --url and --base override the configuration's broker and base topic") {
-  TempDir dir;
-  Broker broker(dir.path(), false);
+TEST_CASE_METHOD(WithPlainBroker, "tallyctl --url and --base override the configuration's broker and base topic") {
   Responder responder(broker.url(), "acme/plant1/bench-9", ok_echo);
   // The configured broker does not exist: only the override can work.
   const auto config = dir.write(
@@ -306,7 +297,7 @@ TEST_CASE("tallyctl presents the configuration's username and password like tall
               dir.file("passwd.log"));
     REQUIRE(p.wait(10s) == std::optional<int>(0));
   }
-  Broker broker(dir.path(), false, "allow_anonymous false\npassword_file " + dir.file("passwd"));
+  Broker broker(dir.path(), {.persistence = false, .secure_listener = "allow_anonymous false\npassword_file " + dir.file("passwd")});
   Responder responder(broker.url(), base, ok_echo);  // on the open listener
   auto config_with = [&](const std::string& secret_file) {
     return "[station]\nid = \"bench-1\"\n[mqtt]\nurl = \"tcp://127.0.0.1:" + std::to_string(broker.secure_port()) +
@@ -325,14 +316,12 @@ TEST_CASE("tallyctl presents the configuration's username and password like tall
   CHECK(has(r.output, "cannot connect to the broker at tcp://127.0.0.1:" + std::to_string(broker.secure_port())));
 }
 
-TEST_CASE("tallyctl watch prints topic and payload lines until SIGINT or SIGTERM, then exits 0") {
-  TempDir dir;
-  Broker broker(dir.path(), false);
+TEST_CASE_METHOD(WithStationConfig,
+                 "tallyctl watch prints topic and payload lines until SIGINT or SIGTERM, then exits 0") {
   Responder responder(broker.url(), base, ok_echo);
-  const auto config = dir.write("tally.toml", station_config(broker, dir, ""));
 
   SECTION("everything under the base topic, stopped by SIGINT") {
-    Process watch({TALLYCTL_PATH, "--config", config, "watch"}, dir.file("watch.log"));
+    Process watch({TALLYCTL_PATH, "--config", config_file, "watch"}, dir.file("watch.log"));
     REQUIRE(wait_until([&] { return has(watch.log(), "watching " + base + "/#"); }));
     responder.publish(base + "/events", R"({"seq":1,"event":"daemon.started"})");
     responder.publish("other/station/events", "not shown");
@@ -344,7 +333,7 @@ TEST_CASE("tallyctl watch prints topic and payload lines until SIGINT or SIGTERM
     CHECK(watch.wait(5s) == std::optional<int>(0));
   }
   SECTION("a filter, stopped by SIGTERM") {
-    Process watch({TALLYCTL_PATH, "--config", config, "watch", base + "/readings/#"}, dir.file("watch.log"));
+    Process watch({TALLYCTL_PATH, "--config", config_file, "watch", base + "/readings/#"}, dir.file("watch.log"));
     REQUIRE(wait_until([&] { return has(watch.log(), "watching " + base + "/readings/#"); }));
     responder.publish(base + "/events", "event-not-shown");
     responder.publish(base + "/readings/scale", "42");

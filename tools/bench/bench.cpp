@@ -46,7 +46,7 @@ void Bench::start(Instance& in) {
 }
 
 void Bench::wait_ready(Instance& in, double timeout_s) {
-  const auto t0 = in.child->started_ns();
+  const auto t0 = ns_of(in.child->started());
   if (!rec_->wait_event(in.station, "daemon.started", t0, 1, timeout_s) ||
       !rec_->wait_event(in.station, "device.online", t0, opt_.devices, timeout_s))
     throw std::runtime_error("tallyd (" + in.station + ") not ready after " + std::to_string(timeout_s) +
@@ -54,7 +54,7 @@ void Bench::wait_ready(Instance& in, double timeout_s) {
 }
 
 void Bench::stop(Instance& in) {
-  if (in.child) in.child->stop();
+  if (in.child) in.child->stop(std::chrono::seconds(6));
 }
 
 
@@ -298,8 +298,8 @@ int Bench::run() {
   o["startup_runs"] = opt_.startup_runs;
   out_["options"] = o;
 
-  broker_ = std::make_unique<Broker>(opt_.mosquitto, work_);
-  broker_->start();
+  broker_ = std::make_unique<Broker>(
+      work_, BrokerOptions{.persistence = false, .log_connections = false, .mosquitto = opt_.mosquitto});
   rec_ = std::make_unique<Recorder>(broker_->url(), capacity());
   say("mosquitto on %s; recorder subscribed", broker_->url().c_str());
 

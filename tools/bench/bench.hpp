@@ -252,7 +252,7 @@ struct Instance {
   std::unique_ptr<Child> child;
   std::vector<int> masters() const {
     std::vector<int> m;
-    for (const auto& p : ptys) m.push_back(p->master());
+    for (const auto& p : ptys) m.push_back(p->master_fd());
     return m;
   }
   pid_t pid() const { return child ? child->pid() : -1; }

@@ -1,22 +1,11 @@
 #include "harness.hpp"
 
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/ioctl.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -24,29 +13,7 @@
 
 namespace bench {
 
-namespace {
-std::runtime_error sys_error(const std::string& what, int err = errno) {
-  return std::runtime_error(what + ": " + std::strerror(err));
-}
-
-int decode(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-sockaddr_in loopback(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-}  // namespace
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
+std::int64_t now_ns() { return ns_of(Clock::now()); }
 double seconds_since(std::int64_t start_ns) { return static_cast<double>(now_ns() - start_ns) / 1e9; }
 void sleep_for_s(double s) {
   if (s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(s));
@@ -58,195 +25,10 @@ void sleep_until_ns(std::int64_t t_ns) {
   }
 }
 
-// ---- Child
-
-Child::Child(std::vector<std::string> argv, const std::string& log_path) {
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) throw sys_error("open " + log_path);
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const pid_t parent = ::getpid();
-  started_ns_ = now_ns();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw sys_error("fork");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) _exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl;
-    std::memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
-    ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-    ::execv(args[0], args.data());
-    _exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
-  pid_ = pid;
+std::int64_t ns_of(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
-
-Child::~Child() {
-  if (pid_ > 0 && !status_) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-}
-
-bool Child::running() {
-  if (status_) return false;
-  int status = 0;
-  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) {
-    status_ = decode(status);
-    return false;
-  }
-  return r == 0;
-}
-
-void Child::signal(int sig) {
-  if (running()) ::kill(pid_, sig);
-}
-
-std::optional<int> Child::wait(std::chrono::milliseconds deadline) {
-  const auto end = Clock::now() + deadline;
-  while (running()) {
-    if (Clock::now() >= end) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return status_;
-}
-
-double Child::stop(std::chrono::milliseconds grace) {
-  if (!running()) return 0;
-  const auto t0 = now_ns();
-  signal(SIGCONT);  // in case it was stopped
-  signal(SIGTERM);
-  if (!wait(grace)) {
-    signal(SIGKILL);
-    wait(std::chrono::seconds(5));
-  }
-  return seconds_since(t0);
-}
-
-// ---- ports and broker
-
-int free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw sys_error("socket");
-  sockaddr_in a = loopback(0);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw sys_error("bind", err);
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool port_accepts(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  const sockaddr_in a = loopback(port);
-  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
-Broker::Broker(std::string mosquitto, std::string dir) : mosquitto_(std::move(mosquitto)), dir_(std::move(dir)) {
-  port_ = free_loopback_port();
-  std::ofstream out(dir_ + "/mosquitto.conf", std::ios::trunc);
-  out << "listener " << port_ << " 127.0.0.1\n"
-      << "allow_anonymous true\n"
-      << "persistence false\n"
-      << "max_queued_messages 0\n"  // unlimited: never drop QoS 1 messages for a slow subscriber
-      << "log_dest stderr\n"
-      << "log_type error\nlog_type warning\nlog_type notice\n";
-  if (::geteuid() == 0) out << "user root\n";  // otherwise it switches to user mosquitto
-  if (!out) throw std::runtime_error("cannot write " + dir_ + "/mosquitto.conf");
-}
-
-void Broker::start() {
-  if (child_) return;
-  const auto end = Clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    child_ = std::make_unique<Child>(std::vector<std::string>{mosquitto_, "-c", dir_ + "/mosquitto.conf"},
-                                     dir_ + "/mosquitto.log");
-    while (child_->running()) {
-      if (port_accepts(port_)) return;
-      if (Clock::now() >= end) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    child_.reset();
-    if (Clock::now() >= end)
-      throw std::runtime_error("mosquitto does not accept on port " + std::to_string(port_) + "; see " + dir_ +
-                               "/mosquitto.log");
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the old socket may still be in the way
-  }
-}
-
-void Broker::stop() {
-  if (!child_) return;
-  child_->stop(std::chrono::seconds(5));
-  child_.reset();
-}
-
-// ---- Pty
-
-Pty::Pty(std::string link) : link_(std::move(link)) {
-  const int m = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (m < 0) throw sys_error("posix_openpt");
-  char name[128];
-  if (::grantpt(m) != 0 || ::unlockpt(m) != 0 || ::ptsname_r(m, name, sizeof name) != 0) {
-    const int err = errno;
-    ::close(m);
-    throw sys_error("grantpt/unlockpt/ptsname", err);
-  }
-  const int s = ::open(name, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (s < 0) {
-    const int err = errno;
-    ::close(m);
-    throw sys_error(std::string("open ") + name, err);
-  }
-  termios tio{};
-  ::tcgetattr(s, &tio);
-  ::cfmakeraw(&tio);
-  ::tcsetattr(s, TCSANOW, &tio);
-  const int flags = ::fcntl(m, F_GETFL);
-  ::fcntl(m, F_SETFL, flags | O_NONBLOCK);
-  ::unlink(link_.c_str());
-  if (::symlink(name, link_.c_str()) != 0) {
-    const int err = errno;
-    ::close(s);
-    ::close(m);
-    throw sys_error("symlink " + link_, err);
-  }
-  master_ = m;
-  slave_ = s;
-}
-
-Pty::~Pty() {
-  if (slave_ >= 0) ::close(slave_);
-  if (master_ >= 0) ::close(master_);
-  ::unlink(link_.c_str());
-}
-
-int Pty::queued() const {
-  int n = 0;
-  if (::ioctl(slave_, FIONREAD, &n) != 0) return -1;
-  return n;
-}
+double seconds_of(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // ---- /proc
 

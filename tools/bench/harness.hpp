@@ -1,7 +1,6 @@
 #pragma once
-// The benchmark's own plumbing: child processes, a mosquitto on a free loopback port, pseudo-terminals that play
-// serial devices, and readers for /proc/<pid>/{status,stat,io,schedstat}. Deliberately independent of the test
-// support library (tests/support): a benchmark must keep working while the tests change.
+// The benchmark's own plumbing: clocks, and readers for /proc/<pid>/{status,stat,io,schedstat}. Independent of the
+// test support library (tests/support): a benchmark must keep working while the tests change.
 #include <sys/types.h>
 
 #include <chrono>
@@ -12,6 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "rig/broker.hpp"
+#include "rig/process.hpp"
+#include "rig/pty.hpp"
+
 namespace bench {
 
 using Clock = std::chrono::steady_clock;
@@ -20,66 +23,15 @@ double seconds_since(std::int64_t start_ns);
 void sleep_for_s(double s);
 void sleep_until_ns(std::int64_t t_ns);
 
-// A child process: stdout and stderr appended to `log_path`, the signal mask and dispositions reset, killed with
-// SIGKILL if the benchmark dies (PR_SET_PDEATHSIG). Destruction kills it.
-class Child {
- public:
-  Child(std::vector<std::string> argv, const std::string& log_path);
-  ~Child();
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  pid_t pid() const { return pid_; }
-  bool running();
-  void signal(int sig);
-  std::optional<int> wait(std::chrono::milliseconds deadline);  // exit code (128+N for a signal)
-  // SIGTERM, then SIGKILL after `grace`. Returns how long it took to exit after SIGTERM, in seconds.
-  double stop(std::chrono::milliseconds grace = std::chrono::milliseconds(6000));
-  std::int64_t started_ns() const { return started_ns_; }
-
- private:
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-  std::int64_t started_ns_ = 0;
-};
-
-int free_loopback_port();
-bool port_accepts(int port);
-
-// mosquitto for the benchmark: persistence false, max_queued_messages 0, `user root` when root.
-class Broker {
- public:
-  Broker(std::string mosquitto, std::string dir);
-  void start();  // on the same port every time; waits until it accepts (10 s)
-  void stop();
-  bool running() const { return child_ != nullptr; }
-  int port() const { return port_; }
-  std::string url() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
-  pid_t pid() const { return child_ ? child_->pid() : -1; }
-
- private:
-  std::string mosquitto_, dir_;
-  int port_ = 0;
-  std::unique_ptr<Child> child_;
-};
-
-// A pseudo-terminal whose slave is reached through a symlink, as a USB serial adapter is through
-// /dev/serial/by-id/...; the master is non-blocking and written by the feeder.
-class Pty {
- public:
-  explicit Pty(std::string link);
-  ~Pty();
-  Pty(const Pty&) = delete;
-  Pty& operator=(const Pty&) = delete;
-  int master() const { return master_; }
-  const std::string& link() const { return link_; }
-  // Bytes written but not yet read by the daemon (FIONREAD on our own slave descriptor).
-  int queued() const;
-
- private:
-  std::string link_;
-  int master_ = -1;
-  int slave_ = -1;  // kept open: keeps the termios and lets us look at the input queue
-};
+// Child processes, mosquitto and the pseudo-terminals that play serial devices are the rig's (tools/rig), shared
+// with the tests and the emulators. The benchmark's children die with it (PR_SET_PDEATHSIG); its broker runs without
+// persistence and without connection logging; its feeder writes the ptys' masters directly.
+using Child = tally::rig::Process;
+using tally::rig::Broker;
+using tally::rig::BrokerOptions;
+using tally::rig::Pty;
+std::int64_t ns_of(Clock::time_point t);  // as now_ns() counts
+double seconds_of(Clock::duration d);
 
 // ---- /proc readers (all values for the whole process unless said otherwise)
 struct CpuSample {

@@ -26,7 +26,7 @@ void Bench::phase_burst() {
   for (int zeros = 0; zeros < 2;) {
     sleep_for_s(0.01);
     bool empty = true;
-    for (const auto& p : in->ptys) empty = empty && p->queued() == 0;
+    for (const auto& p : in->ptys) empty = empty && p->unread() == 0;
     zeros = empty ? zeros + 1 : 0;
   }
   const double read_s = seconds_since(t0) - 0.02;
@@ -79,7 +79,7 @@ void Bench::phase_backlog() {
   for (int zeros = 0; zeros < 2;) {
     sleep_for_s(0.02);
     bool empty = true;
-    for (const auto& p : in->ptys) empty = empty && p->queued() == 0;
+    for (const auto& p : in->ptys) empty = empty && p->unread() == 0;
     zeros = empty ? zeros + 1 : 0;
     if (seconds_since(t_feed) > 3600) throw std::runtime_error("backlog: tallyd does not read its devices");
   }
@@ -182,7 +182,7 @@ void Bench::phase_backlog() {
     // Start-up with a backlog: a new tallyd on the copy taken before the broker came back.
     auto again = make_instance("bench-backlog", "normal", max_mb, copy + "/buffer.db");
     start(*again);
-    const auto t0 = again->child->started_ns();
+    const auto t0 = ns_of(again->child->started());
     std::optional<std::int64_t> first_record;
     const auto end = now_ns() + 120'000'000'000LL;
     while (!(first_record = rec_->first_record_after("bench-backlog", t0)) && now_ns() < end) sleep_for_s(0.005);

@@ -84,7 +84,7 @@ void Bench::phase_startup() {
     const Range r{rec_->take(20'000), 0};
     const Range lines{r.begin, r.begin + 20'000};
     start(*in);
-    const auto t0 = in->child->started_ns();
+    const auto t0 = ns_of(in->child->started());
     std::thread trickle([&] { feeder.trickle(lines, 0.002, stop_trickle); });
     const bool ok = rec_->wait_event(in->station, "daemon.started", t0, 1, 20);
     std::int64_t first = 0;
@@ -106,7 +106,7 @@ void Bench::phase_startup() {
       run["first_reading_s"] = r3(s);
       first_reading.push_back(s);
     }
-    const double down = in->child->stop();
+    const double down = seconds_of(in->child->stop(std::chrono::seconds(6)));
     run["shutdown_s"] = r3(down);
     shutdown.push_back(down);
     runs.push_back(run);

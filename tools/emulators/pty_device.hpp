@@ -1,31 +1,29 @@
 #pragma once
-// The device side of a pseudo-terminal: the emulator holds the master, the program under test opens the slave
-// through a symlink (like /dev/serial/by-id/...). The slave starts raw, the master is non-blocking, and nothing an
-// emulator sends ever blocks it: when nobody has the port open, or the reader does not keep up, data is dropped
-// and counted, as a real device's UART would do.
+// The device side of a pseudo-terminal (the rig's Pty: raw slave, non-blocking master, a symlink as the port, like
+// /dev/serial/by-id/...), with what an emulator adds: nothing it sends ever blocks it. When nobody has the port
+// open, or the reader does not keep up, data is dropped and counted, as a real device's UART would do.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "rig/pty.hpp"
+
 namespace tally::emu {
 
 class PtyDevice {
  public:
   // Creates the pty and points `link` at the slave (replacing an existing symlink atomically; refuses to replace
-  // anything that is not a symlink).
-  explicit PtyDevice(std::string link);
-  ~PtyDevice();  // closes the master (the reader sees a hang-up) and removes the link if it still points here
-  PtyDevice(const PtyDevice&) = delete;
-  PtyDevice& operator=(const PtyDevice&) = delete;
+  // anything that is not a symlink). Destruction closes the master (the reader sees a hang-up) and removes the link if it still points here.
+  explicit PtyDevice(std::string link) : pty_(std::move(link)) {}
 
-  const std::string& link() const { return link_; }
-  const std::string& slave_path() const { return slave_; }
-  int fd() const { return master_; }
+  const std::string& link() const { return pty_.link(); }
+  std::string slave_path() const { return pty_.slave_path(); }
+  int fd() const { return pty_.master_fd(); }
 
   // Someone has the slave open (the master reports no hang-up).
-  bool reader_present() const;
+  bool reader_present() const { return pty_.reader_present(); }
 
   enum class Sent { written, queued, dropped_no_reader, dropped_busy };
   // Sends `bytes` as one unit: all of it, or the rest is queued and flushed by flush() (call it when fd() is
@@ -35,7 +33,7 @@ class PtyDevice {
   bool busy() const { return !pending_.empty(); }
 
   // Reads what the other side wrote (non-blocking); empty when nothing is there. For request/response devices.
-  std::string receive();
+  std::string receive() { return pty_.read_available(); }
 
   // Waits until the reader has consumed everything sent so far (up to `timeout`): call before exiting, since
   // closing the master discards unread data.
@@ -47,9 +45,7 @@ class PtyDevice {
   const Stats& stats() const { return stats_; }
 
  private:
-  std::string link_;
-  std::string slave_;
-  int master_ = -1;
+  rig::Pty pty_;
   std::string pending_;
   Stats stats_;
 };

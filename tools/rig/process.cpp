@@ -1,7 +1,8 @@
-#include "process.hpp"
+#include "rig/process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,7 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace tally::test {
+namespace tally::rig {
 
 namespace {
 
@@ -54,6 +55,8 @@ Process::Process(std::vector<std::string> argv, std::string log_path) : log_path
     throw sys_error("Process: pipe2", err);
   }
 
+  const pid_t parent = ::getpid();
+  started_ = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;
@@ -64,7 +67,10 @@ Process::Process(std::vector<std::string> argv, std::string log_path) : log_path
     throw sys_error("Process: fork", err);
   }
   if (pid == 0) {
-    // Child. Do not inherit the test's signal mask or ignored signals (Paho ignores SIGPIPE process-wide).
+    // Child. Dies with its parent; if the parent died before prctl() took effect, go now.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) _exit(127);
+    // Do not inherit the parent's signal mask or ignored signals.
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -79,7 +85,6 @@ Process::Process(std::vector<std::string> argv, std::string log_path) : log_path
       (void)!::write(report[1], &err, sizeof err);
       _exit(127);
     }
-    // Nothing else leaks into the child (a leaked pty master would keep a "pulled" device alive).
     ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     ::execv(args[0], args.data());
     const int err = errno;
@@ -136,11 +141,24 @@ void Process::signal(int sig) {
 
 std::optional<int> Process::wait(std::chrono::milliseconds deadline) {
   const auto end = std::chrono::steady_clock::now() + deadline;
+  // Polled every millisecond: the benchmark times shutdowns with this.
   while (running()) {
     if (std::chrono::steady_clock::now() >= end) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return status_;
+}
+
+std::chrono::steady_clock::duration Process::stop(std::chrono::milliseconds grace) {
+  if (!running()) return {};
+  const auto t0 = std::chrono::steady_clock::now();
+  signal(SIGCONT);
+  signal(SIGTERM);
+  if (!wait(grace)) {
+    signal(SIGKILL);
+    wait(std::chrono::seconds(5));
+  }
+  return std::chrono::steady_clock::now() - t0;
 }
 
 std::string Process::log() const {
@@ -150,4 +168,4 @@ std::string Process::log() const {
   return out.str();
 }
 
-}  // namespace tally::test
+}  // namespace tally::rig

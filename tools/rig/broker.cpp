@@ -1,4 +1,4 @@
-#include "broker.hpp"
+#include "rig/broker.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -6,19 +6,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
-namespace tally::test {
+namespace tally::rig {
 
 namespace {
-
-constexpr const char* kMosquitto = "/usr/sbin/mosquitto";
 
 sockaddr_in loopback(int port) {
   sockaddr_in a{};
@@ -26,15 +24,6 @@ sockaddr_in loopback(int port) {
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   return a;
-}
-
-bool accepts(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  const sockaddr_in a = loopback(port);
-  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
 }
 
 std::string read_file(const std::string& path) {
@@ -61,14 +50,21 @@ int free_loopback_port() {
   return ntohs(a.sin_port);
 }
 
-Broker::Broker(const std::string& dir, bool persistence) : Broker(dir, persistence, "") {}
+bool accepts_on_loopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const sockaddr_in a = loopback(port);
+  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
 
-Broker::Broker(const std::string& dir, bool persistence, std::string secure_listener, bool unlimited_queue)
-    : dir_(dir), persistence_(persistence), secure_listener_(std::move(secure_listener)), unlimited_queue_(unlimited_queue) {
+Broker::Broker(std::string dir, BrokerOptions options) : dir_(std::move(dir)), options_(std::move(options)) {
   // The port comes from the kernel, but someone may take it before mosquitto binds it: try a few.
   for (int attempt = 0;; ++attempt) {
     port_ = free_loopback_port();
-    while (!secure_listener_.empty() && (secure_port_ == 0 || secure_port_ == port_)) secure_port_ = free_loopback_port();
+    while (!options_.secure_listener.empty() && (secure_port_ == 0 || secure_port_ == port_))
+      secure_port_ = free_loopback_port();
     write_config();
     try {
       launch(std::chrono::milliseconds(0));
@@ -93,25 +89,25 @@ bool Broker::running() const { return process_ && process_->running(); }
 
 void Broker::write_config() {
   std::ofstream out(config_path(), std::ios::trunc);
-  if (!secure_listener_.empty()) out << "per_listener_settings true\n";
+  if (!options_.secure_listener.empty()) out << "per_listener_settings true\n";
   out << "listener " << port_ << " 127.0.0.1\n"
       << "allow_anonymous true\n"
       << "log_dest stderr\n"
-      << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
-  // Unlimited queue per client: bulk tests must not lose QoS 1 messages to a slow or absent subscriber.
-  if (unlimited_queue_) out << "max_queued_messages 0\n";
-  // Started as root, mosquitto switches to user "mosquitto", which cannot write a test's temp dir. 2.0.11 accepts
-  // `user root` (it only warns); as non-root the option has no effect.
+      << "log_type error\nlog_type warning\nlog_type notice\n";
+  if (options_.log_connections) out << "log_type information\n";
+  if (options_.unlimited_queue) out << "max_queued_messages 0\n";
+  // Started as root, mosquitto switches to user "mosquitto", which cannot write the caller's directory. 2.0.11
+  // accepts `user root` (it only warns); as non-root the option has no effect.
   if (::geteuid() == 0) out << "user root\n";
-  if (persistence_) {
+  if (options_.persistence) {
     out << "persistence true\n"
         << "persistence_location " << dir_ << "/\n"
         << "autosave_interval 1\n";
   } else {
     out << "persistence false\n";
   }
-  if (!secure_listener_.empty())
-    out << "listener " << secure_port_ << " 127.0.0.1\n" << secure_listener_ << "\n";
+  if (!options_.secure_listener.empty())
+    out << "listener " << secure_port_ << " 127.0.0.1\n" << options_.secure_listener << "\n";
   out.close();
   if (!out) throw std::runtime_error("Broker: cannot write " + config_path());
 }
@@ -126,16 +122,16 @@ void Broker::launch(std::chrono::milliseconds busy_retry) {
   const auto start = std::chrono::steady_clock::now();
   const auto end = start + std::chrono::seconds(10);
   for (;;) {
-    process_ = std::make_unique<Process>(std::vector<std::string>{kMosquitto, "-c", config_path()}, log_path());
+    process_ = std::make_unique<Process>(std::vector<std::string>{options_.mosquitto, "-c", config_path()}, log_path());
     for (;;) {
       if (!process_->running()) break;
-      if (accepts(port_)) return;
+      if (accepts_on_loopback(port_)) return;
       if (std::chrono::steady_clock::now() >= end) {
         process_.reset();  // SIGKILL
         throw std::runtime_error("Broker: mosquitto does not accept on port " + std::to_string(port_) +
                                  " after 10 s; log:\n" + log());
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     // It died. After a restart the old socket may be briefly in the way: retry until the deadline.
     const auto status = process_->wait(std::chrono::milliseconds(0));
@@ -152,14 +148,8 @@ void Broker::launch(std::chrono::milliseconds busy_retry) {
 
 void Broker::stop() {
   if (!process_) return;
-  if (process_->running()) {
-    process_->signal(SIGTERM);
-    if (!process_->wait(std::chrono::seconds(5))) {
-      process_->signal(SIGKILL);
-      process_->wait(std::chrono::seconds(5));
-    }
-  }
+  process_->stop(std::chrono::seconds(5));
   process_.reset();
 }
 
-}  // namespace tally::test
+}  // namespace tally::rig
