@@ -483,7 +483,7 @@ TEST_CASE("recipes: the example process station reads with its recipe") {
   CHECK_FALSE(r->steps[3].max_s.has_value());
 }
 
-TEST_CASE("recipes: a recipe of 10,000 steps is refused with its position; 100 steps are fine") {
+TEST_CASE("recipes: a recipe of 10,000 steps is refused with its position, and 100 steps are fine") {
   auto recipe_of = [](int steps) {
     std::string text = station + "[[recipes]]\nid = \"long\"\n";
     for (int i = 0; i < steps; ++i) text += "  [[recipes.steps]]\n  name = \"s" + std::to_string(i) + "\"\n  kind = \"manual\"\n";

@@ -131,21 +131,26 @@ void Publisher::park(const Outstanding& o, const Delivery& d) {
     retry_timer_.disarm();
   }
   parked_topics_[o.topic] = std::chrono::steady_clock::now();
-  set_aside(o.topic, o.seq);  // kept in the buffer, out of the live stream; the event says which record and why
-  if (on_refused) on_refused(o.seq, o.topic, d.reason, d.why);
+  // Kept in the buffer, out of the live stream; the event says which record and why.
+  if (set_aside(o.topic, o.seq, d.reason, d.why) && on_refused) on_refused(o.seq, o.topic, d.reason, d.why);
 }
 
-void Publisher::set_aside(const std::string& topic, Seq seq) {
+bool Publisher::set_aside(const std::string& topic, Seq seq, int reason, const std::string& why) {
   auto [it, fresh] = set_aside_.try_emplace(topic);
-  auto& seqs = it->second.seqs;
+  SetAside& s = it->second;
+  if (!why.empty()) {
+    s.reason = reason;
+    s.why = why;
+  }
   // Records arrive here in seq order, except a refusal of one that was in flight when a later one was set aside.
-  const auto at = std::upper_bound(seqs.begin(), seqs.end(), seq);
-  if (at != seqs.begin() && *(at - 1) == seq) return;
-  seqs.insert(at, seq);
+  const auto at = std::upper_bound(s.seqs.begin(), s.seqs.end(), seq);
+  if (at != s.seqs.begin() && *(at - 1) == seq) return false;
+  s.seqs.insert(at, seq);
   if (fresh) {
-    it->second.next_offer = std::chrono::steady_clock::now() + it->second.backoff;
+    s.next_offer = std::chrono::steady_clock::now() + s.backoff;
     arm_offer_timer();
   }
+  return true;
 }
 
 bool Publisher::is_set_aside(const std::string& topic, Seq seq) const {
@@ -299,8 +304,10 @@ void Publisher::pump() {
     for (auto& r : records) {
       const std::string topic = base_ + "/" + r.topic;
       // A topic with records set aside keeps its seq order: later records join them, and are offered after them.
-      if (set_aside_.count(topic)) {
-        set_aside(topic, r.seq);
+      if (const auto s = set_aside_.find(topic); s != set_aside_.end()) {
+        const int reason = s->second.reason;
+        const std::string why = s->second.why;
+        if (set_aside(topic, r.seq, reason, {}) && on_refused) on_refused(r.seq, topic, reason, why);
         cursor_ = r.seq;
         continue;
       }

@@ -61,6 +61,7 @@ class Publisher {
   // A record the broker refused max_refusals times, now taken out of the stream: the owner records
   // `publish.refused` and raises the alarm. `reason` is the MQTT 5 reason code.
   std::function<void(Seq seq, const std::string& topic, int reason, const std::string& why)> on_refused;
+  // (on_refused also names the records that join a topic's set-aside records unsent, with the topic's last refusal.)
   // Every record set aside on `topic` has now been taken by the broker: `count` of them since it was first refused.
   std::function<void(const std::string& topic, std::uint64_t count)> on_resumed;
 
@@ -117,8 +118,11 @@ class Publisher {
     std::chrono::milliseconds backoff{offer_first_backoff};
     std::chrono::steady_clock::time_point next_offer{};
     std::uint64_t taken = 0;
+    int reason = 0;         // the broker's last refusal of the topic, for records that join it unsent
+    std::string why;
   };
-  void set_aside(const std::string& topic, Seq seq);
+  // Returns false when `seq` was set aside already.
+  bool set_aside(const std::string& topic, Seq seq, int reason, const std::string& why);
   bool is_set_aside(const std::string& topic, Seq seq) const;
   void offer();                          // the topics whose offer is due
   void offer_topic(const std::string& topic, SetAside& s, std::size_t room);

@@ -498,7 +498,7 @@ TEST_CASE("monotonic instants survive a restart in the same boot and are re-anch
 }
 
 // Context values are stamped into every record that follows: bounded and printable, or refused with a reason.
-TEST_CASE("context values are bounded and printable; unknown arguments are refused, not ignored") {
+TEST_CASE("context values are bounded and printable, and unknown arguments are refused, not ignored") {
   Station d(Mode::discrete);
   REQUIRE(d.cmd("work_order.start", {{"work_order", "WO-1"}}).ok);
 

@@ -210,7 +210,7 @@ TEST_CASE("figure: cost of a serialised unit at 1 and 20,000 serials", "[.figure
   }
 }
 
-TEST_CASE("a batch's recipe is saved once, not in every context save; a restart keeps the batch's own recipe") {
+TEST_CASE("a batch's recipe is saved once, not in every context save, and a restart keeps the batch's own recipe") {
   TempDir dir;
   Recipe long_recipe{"long", "A long recipe", {}};
   for (int i = 0; i < 100; ++i) {

@@ -146,7 +146,7 @@ TEST_CASE("a pathological pattern matches in linear time: the event loop never s
   CHECK(ok.args == json{{"operator", "XY"}});
 }
 
-TEST_CASE("a capture that matched the empty string fills its field; one that took no part leaves it out") {
+TEST_CASE("a capture that matched the empty string fills its field, and one that took no part leaves it out") {
   const std::vector<ScanRule> r = {rule("^LOT:([A-Z]*)(?:/([0-9]+))?$", "lot.record", {"lot", "note"})};
   CHECK(interpret(a_scan("LOT:"), r, idle_process).args == json{{"lot", ""}});
   CHECK(interpret(a_scan("LOT:AB/7"), r, idle_process).args == json{{"lot", "AB"}, {"note", "7"}});

@@ -118,7 +118,7 @@ TEST_CASE("scale.tare goes to the device, and its reply waits for the device's a
   CHECK(r.replies()[1] == json{{"id", "t2"}, {"ok", false}, {"error", "unknown device \"bench\""}});
 }
 
-TEST_CASE("status answers with the station's status, context and devices; a stopping station refuses commands") {
+TEST_CASE("status answers with the station's status, context and devices, and a stopping station refuses commands") {
   StationRig r(kScale);
   r.start();
   r.connect();

@@ -17,6 +17,7 @@ id = "kettle-hot"
 device = "kettle"
 above = 90
 output = "buzzer"
+clear_after_s = 0  # these tests follow a transition's path; the off-delay is the engine's (alarms/test_engine.cpp)
 )";
 
 void temperature(StationRig& r, double value) {
