@@ -1,5 +1,5 @@
 // The record path: append, commit (with the max_bytes bound and the recovery from failed commits), acknowledge,
-// read. Opening, recovery and the seq reservation are in buffer_open.cpp.
+// read. Opening, recovery and the seq reservation are in open.cpp.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>

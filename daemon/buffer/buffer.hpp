@@ -1,7 +1,7 @@
 #pragma once
 // The store-and-forward buffer: an SQLite database in WAL mode that holds every record from the moment it is
 // committed until the broker has acknowledged it. buffer.cpp: the record path (append, commit, acknowledge, read,
-// the max_bytes bound); buffer_open.cpp: opening, the seq reservation file, recovery and salvage of a damaged file.
+// the max_bytes bound); open.cpp: opening, the seq reservation file, recovery and salvage of a damaged file.
 //
 // - `seq` is per station, starts at 1, goes up by exactly one per record and is never reused, also across restarts,
 //   after every record was acknowledged and deleted (the high-water mark is kept in a `meta` table), and after the
@@ -165,7 +165,7 @@ class Buffer {
   const std::string& path() const { return options_.path; }
 
  private:
-  // buffer_open.cpp
+  // open.cpp
   void open_database();
   void open_or_recover();
   void recover(const std::string& reason);

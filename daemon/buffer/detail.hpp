@@ -1,5 +1,5 @@
 #pragma once
-// Shared by buffer.cpp and buffer_open.cpp only: the prepared statements and one-off query helpers.
+// Shared by buffer.cpp and open.cpp only: the prepared statements and one-off query helpers.
 #include <optional>
 #include <string>
 

@@ -45,11 +45,14 @@ bool valid_utf8(std::string_view s) {
 
 }  // namespace
 
+std::string too_large(std::size_t bytes) {
+  return "malformed command: " + std::to_string(bytes) + " bytes, over the limit of " + std::to_string(kMaxBytes);
+}
+
 Decoded decode(std::string_view payload) {
   Decoded d;
   if (payload.size() > kMaxBytes) {
-    d.error = "malformed command: " + std::to_string(payload.size()) + " bytes, over the limit of " +
-              std::to_string(kMaxBytes);
+    d.error = too_large(payload.size());
     return d;
   }
   if (nesting_depth(payload) > kMaxDepth) {

@@ -26,6 +26,8 @@ struct Decoded {
 };
 // Never throws; every problem is an error a reply can carry.
 Decoded decode(std::string_view payload);
+// The error for a command of `bytes` bytes, over kMaxBytes (decode's, and the link's for one it could not read).
+std::string too_large(std::size_t bytes);
 
 // Why a command's MQTT 5 response topic must not be used, or "" when it may. Refused: wildcards ('+', '#'),
 // topics starting with '$' (the broker's own), NUL or invalid UTF-8, over 1,024 bytes, and anything under the

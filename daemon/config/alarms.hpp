@@ -1,5 +1,5 @@
 #pragma once
-// Readers of [[alarms]] and [[notify]], called by the configuration loader (daemon/config.cpp).
+// Readers of [[alarms]] and [[notify]], called by the configuration loader (config/config.cpp).
 #include <toml++/toml.h>
 
 #include <string>

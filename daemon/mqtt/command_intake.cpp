@@ -12,7 +12,8 @@ void CommandIntake::connected() { publisher_.subscribe(command_topic_); }
 void CommandIntake::message(LinkMessage m) {
   // B/cmd is the link's only subscription: every message is a command.
   if (!receiver_) return;
-  receiver_->command(CommandMessage{std::move(m.payload), std::move(m.response_topic), std::move(m.correlation)});
+  receiver_->command(
+      CommandMessage{std::move(m.payload), std::move(m.response_topic), std::move(m.correlation), m.oversized});
 }
 
 void CommandIntake::messages_dropped(std::uint64_t count) {

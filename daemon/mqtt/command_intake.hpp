@@ -18,6 +18,7 @@ struct CommandMessage {
   std::string payload;
   std::string response_topic;
   std::string correlation;
+  std::size_t oversized = 0;  // the payload was too large to be read (LinkMessage::oversized): its size
 };
 
 // What receives commands (the station's CommandDispatch). Called on the loop thread; must not throw.

@@ -1,6 +1,6 @@
 #pragma once
 // The MQTT connection as the publisher sees it: connect, publish at QoS 1, subscribe, disconnect, and events that
-// arrive on the event-loop thread. The one implementation over Paho is mqtt_link_paho.cpp (the only file that knows
+// arrive on the event-loop thread. The one implementation over Paho is mqtt/link_paho.cpp (the only file that knows
 // Paho); tests drive the publisher through a scripted fake (mqtt/fake_link.hpp).
 #include <chrono>
 #include <cstdint>
@@ -20,6 +20,9 @@ struct LinkMessage {
   std::string payload;
   std::string response_topic;
   std::string correlation;
+  // Non-zero: the payload was over the link's size limit and was dropped unread; this is its size. The topic, the
+  // response topic and the correlation data still arrive, so that the sender can be told.
+  std::size_t oversized = 0;
 };
 
 // The broker's answer to one publish. `reason` is the MQTT 5 PUBACK reason code (0 = success; >= 0x80 = the

@@ -24,7 +24,8 @@ namespace {
 // copy of its payload in the loop's queue). Beyond this many, or this many bytes, messages are dropped and counted.
 constexpr int max_queued_messages = 1024;
 constexpr std::size_t max_queued_bytes = 1024 * 1024;
-// No command is anywhere near this; a larger payload is dropped before it is even copied.
+// No command is anywhere near this; a larger payload is dropped before it is even copied (its sender is still told,
+// through the response topic and correlation data: LinkMessage::oversized).
 constexpr std::size_t max_message_bytes = 256 * 1024;
 
 void paho_global_init(bool tls) {
@@ -118,24 +119,26 @@ class PahoLink final : public MqttLink {
     client_.set_message_callback([this](mqtt::const_message_ptr msg) {
       try {  // nothing may escape into Paho's C frames (a bad_alloc on a huge payload)
         const std::size_t size = msg->get_payload_ref().size();
-        if (size > max_message_bytes || queued_messages_ >= max_queued_messages ||
-            queued_bytes_ + size > max_queued_bytes) {
+        const bool oversized = size > max_message_bytes;
+        const std::size_t held = oversized ? 0 : size;  // what the loop's queue holds of it
+        if (queued_messages_ >= max_queued_messages || queued_bytes_ + held > max_queued_bytes) {
           ++dropped_messages_;
           // One report on its way at a time, so dropping cannot itself fill the loop's queue.
           if (!drop_report_posted_.exchange(true)) loop_.post([this] { report_dropped(); });
           return;
         }
-        LinkMessage m{msg->get_topic(), msg->get_payload_str(), {}, {}};
+        LinkMessage m{msg->get_topic(), oversized ? std::string() : msg->get_payload_str(), {}, {}};
+        m.oversized = oversized ? size : 0;
         const auto& props = msg->get_properties();
         if (props.contains(mqtt::property::RESPONSE_TOPIC))
           m.response_topic = mqtt::get<std::string>(props, mqtt::property::RESPONSE_TOPIC);
         if (props.contains(mqtt::property::CORRELATION_DATA))
           m.correlation = mqtt::get<std::string>(props, mqtt::property::CORRELATION_DATA);
         ++queued_messages_;
-        queued_bytes_ += size;
-        loop_.post([this, size, m = std::move(m)]() mutable {
+        queued_bytes_ += held;
+        loop_.post([this, held, m = std::move(m)]() mutable {
           --queued_messages_;
-          queued_bytes_ -= size;
+          queued_bytes_ -= held;
           report_dropped();
           if (events_.message) events_.message(std::move(m));
         });

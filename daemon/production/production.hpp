@@ -53,11 +53,11 @@ class Production {
   std::optional<std::string> restore(const std::string& document, const std::string* recipe_snapshot = nullptr);
   std::string save() const;
   // The recipe a batch started with, once per batch (and once after restoring an older document that embedded
-  // it): production_store.hpp writes it as a row of its own.
+  // it): production/store.hpp writes it as a row of its own.
   std::optional<std::string> take_recipe_row() { return std::exchange(recipe_row_, std::nullopt); }
   // The active work order's serials (serial -> unit number, to refuse a serial scanned twice) are not in save():
   // writing the whole set on every unit costs O(n) per unit. Each serial is a state row of its own instead
-  // (production_store.hpp writes them). take_serial_rows() hands over, in order, the rows to write (`unit` set) or to
+  // (production/store.hpp writes them). take_serial_rows() hands over, in order, the rows to write (`unit` set) or to
   // erase (`unit` empty) since the last call: the added serial after a unit.add, every serial of the work order
   // after work_order.end (once per work order), and after restore() the serials of an older document that still
   // carried the set (written as rows from then on).

@@ -1,5 +1,5 @@
 // The production context's persistence: the document saved in the buffer's `state` table (key "context"). The
-// active work order's serials are rows of their own beside it (Production::take_serial_rows, production_store.cpp).
+// active work order's serials are rows of their own beside it (Production::take_serial_rows, production/store.cpp).
 //
 // Monotonic instants (step and batch starts, the last activity of a work order) are saved as milliseconds of the
 // monotonic clock together with the kernel's boot id and the monotonic time of the save. Restored in the same boot

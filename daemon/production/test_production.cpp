@@ -367,7 +367,7 @@ TEST_CASE("a work order resumes after a restart with its counts and serials") {
   REQUIRE(a.cmd("unit.add", {{"serial", "A"}}).ok);
   REQUIRE(a.cmd("unit.add", {{"serial", "B"}}).ok);
   REQUIRE(a.cmd("unit.reject").ok);
-  // The serials are rows of their own beside the document (production_store.cpp, test_production_store).
+  // The serials are rows of their own beside the document (production/store.cpp, test_store.cpp).
   std::map<std::string, std::int64_t> rows;
   for (const auto& row : a.p.take_serial_rows())
     if (row.unit) rows[row.serial] = *row.unit;

@@ -160,7 +160,7 @@ TEST_CASE("serial rows left without an active work order are erased at start") {
 
 // The figure in docs/reliability.md: bytes queued and time per unit, committed one unit at a time, at 1 and at
 // 20,000 serials, as stored now and as stored before (the whole set inside the document, emulated by writing it).
-// Hidden (run with: test_production_store "[.figure]"); no timing assertion.
+// Hidden (run with: test_production "[.figure]"); no timing assertion.
 TEST_CASE("figure: cost of a serialised unit at 1 and 20,000 serials", "[.figure]") {
   for (const bool whole_set : {false, true}) {
     TempDir dir;

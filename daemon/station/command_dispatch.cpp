@@ -66,6 +66,8 @@ void CommandDispatch::handle(const CommandMessage& c) {
     }
   }
   if (stopping_) return finish({c, no_id, no_cmd, no_id}, false, "tallyd is stopping", {});
+  // Too large to be read at all: the id is unknown, but the sender is told (on its response topic, or B/cmd/reply).
+  if (c.oversized > 0) return finish({c, no_id, no_cmd, no_id}, false, commands::too_large(c.oversized), {});
   const commands::Decoded d = commands::decode(c.payload);
   if (!d.ok()) return finish({c, d.id, d.cmd, no_id}, false, d.error, {});
   // A retried command (same id) gets its first reply again and changes nothing.

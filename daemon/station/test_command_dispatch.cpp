@@ -69,6 +69,23 @@ TEST_CASE("a malformed or unknown command gets an error reply and changes nothin
   CHECK(r.events("command").size() == 2);
 }
 
+TEST_CASE("a command too large for the link to read is answered with an error on its response topic") {
+  StationRig r(kScale);
+  r.start();
+  r.connect();
+  LinkMessage big{"tally/s1/cmd", "", "app/replies/7", "corr-7"};
+  big.oversized = 1048612;  // dropped unread by the link (mqtt/link_paho.cpp): only its size and reply address came
+  r.link->events.message(big);
+  r.end_of_iteration();
+  const auto sent = r.link->sent_to("app/replies/7");
+  REQUIRE(sent.size() == 1);
+  const json reply = json::parse(sent[0].payload);
+  CHECK(reply["ok"] == false);
+  CHECK(reply["id"] == nullptr);
+  CHECK(reply["error"] == "malformed command: 1048612 bytes, over the limit of 8192");
+  CHECK(sent[0].correlation == "corr-7");
+}
+
 TEST_CASE("a flood of commands is refused over the rate limit with short replies and one event") {
   StationRig r(kScale);
   r.start();

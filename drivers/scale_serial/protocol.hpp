@@ -1,7 +1,7 @@
 #pragma once
 // Bench-scale protocols: one pure parser per protocol (one line in, one ScaleFrame out, no I/O) and the bytes each
 // protocol sends for a weight request, tare and zero. The driver (scale_serial.cpp) does the port I/O, polling and
-// command matching; everything here is tested with byte vectors (tests/unit/test_scale_parsers.cpp).
+// command matching; everything here is tested with byte vectors (drivers/scale_serial/test_scale_parsers.cpp).
 //
 // Lines reach a parser without their terminator (the LineSplitter strips CR/LF). A parser never throws: anything
 // that is not a frame of its protocol comes back as FrameKind::garbage with the reason, which the driver counts

@@ -1,7 +1,7 @@
 // tally-bench-sqlite: how many bytes does the store-and-forward buffer write to disk per record, and what would
-// other commit policies write? A standalone experiment: it replays the buffer's SQL (the schema and statements of
-// daemon/buffer.cpp, copied) for a stream of records at a given rate, each acknowledged by the broker `ack_ms`
-// after it was committed, and reads /proc/self/io before and after.
+// other commit policies write? A standalone experiment: it replays the buffer's SQL (the tables of
+// daemon/buffer/schema.hpp, the statements as daemon/buffer/ runs them) for a stream of records at a given rate,
+// each acknowledged by the broker `ack_ms` after it was committed, and reads /proc/self/io before and after.
 //
 // Policies (what goes into one transaction):
 //   per-iteration  what tallyd does today at low rates: a reading arrives in one event-loop iteration and is

@@ -1,6 +1,6 @@
 #pragma once
 // `tallyctl buffer`: what a station's buffer holds, read straight from its SQLite file (tallyd need not run, nor a
-// broker be reachable). The schema is tallyd's (daemon/buffer.cpp).
+// broker be reachable). The schema is tallyd's (daemon/buffer/schema.hpp).
 #include <string>
 
 namespace tallyctl {

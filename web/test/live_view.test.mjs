@@ -245,7 +245,9 @@ test("an alarm appears, is acknowledged from the page and disappears when back i
   // The alarm engine publishes B/alarms/<id> retained (shared/PRODUCT.md); this test publishes what it would, so
   // the page is tested against the contract whether or not tallyd raised the alarm.
   const topic = "tally/bench-1/alarms/heat-oils.range";
-  const alarm = { id: "heat-oils.range", state: "active", severity: "warning", device: "kettle",
+  // With its unit, as tallyd's payload has it (station_alarms.cpp): without one the page falls back to the device's
+  // unit from its readings, which a slow station (the ASan build) may not have sent yet when the page first draws.
+  const alarm = { id: "heat-oils.range", state: "active", severity: "warning", device: "kettle", unit: "degC",
                   message: "kettle outside 43..49 degC for 10 s", value: 51.2, limit: 49, since: new Date().toISOString(),
                   batch: "B-1042", step: "heat-oils", step_no: 2 };
   await rig.engine.publishAsync(topic, JSON.stringify(alarm), { qos: 1, retain: true });
