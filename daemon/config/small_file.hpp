@@ -9,6 +9,7 @@
 
 namespace tally {
 
+// Over the driver contract's read_small_file (api/small_file.hpp), which does the reading; this one states why not.
 // The file's contents, or nullopt with `error` set to the reason, for the caller to put after the path: the
 // system's ("No such file or directory"), "not a regular file (a FIFO)", "N bytes, more than the M read". Only
 // regular files are read: a FIFO, a socket or a device is refused at once.

@@ -19,7 +19,11 @@ SmallFile read_small_file(const std::string& path, std::size_t max) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return f.error = errno, f;
   if (S_ISDIR(st.st_mode)) return f.error = EISDIR, f;
-  if (!S_ISREG(st.st_mode)) return f.error = ENOTSUP, f;  // FIFO, socket, device node: not an attribute file
+  if (!S_ISREG(st.st_mode)) {  // FIFO, socket, device node: not an attribute file
+    f.kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : "a device";
+    return f.error = ENOTSUP, f;
+  }
+  f.size = static_cast<std::size_t>(st.st_size);
   std::string buf(max + 1, '\0');
   std::size_t got = 0;
   while (got < buf.size()) {  // a regular file never blocks; sysfs hands over an attribute in one read

@@ -13,6 +13,8 @@ struct SmallFile {
   std::string text;       // what was read (at most `max` bytes)
   int error = 0;          // errno of open/read; EISDIR for a directory, ENOTSUP for any other file that is not regular
   bool too_long = false;  // the file holds more than `max` bytes: `text` is not all of it
+  std::size_t size = 0;   // the regular file's size when opened (fstat), for messages
+  const char* kind = "";  // with ENOTSUP: what it is instead ("a FIFO", "a socket", "a device")
 };
 
 SmallFile read_small_file(const std::string& path, std::size_t max = 4096);
